@@ -1,0 +1,138 @@
+//! Building and starting the server: database, keys, routes, middleware, bind.
+
+use std::net::SocketAddr;
+
+use actix_web::middleware::{Compress, ErrorHandlers, from_fn};
+use actix_web::{App, HttpResponse, HttpServer, web};
+
+use crate::auth::jwt::Keys;
+use crate::auth::rate_limit::{LoginLimiter, LoginLimits};
+use crate::config::ServeConfig;
+use crate::db::{Db, DbOptions, OpenError};
+use crate::domain::{settings, users};
+use crate::error::AppError;
+use crate::http::{self, middleware, problem};
+use crate::jobs;
+use crate::state::{AppState, CookieSettings, SetupGate};
+use crate::web as pages;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Database(#[from] OpenError),
+    #[error("cannot prepare the database: {0}")]
+    Prepare(AppError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+}
+
+/// A server that is listening. Awaiting `server` runs it until it is stopped.
+pub struct Running {
+    pub server: actix_web::dev::Server,
+    pub addr: SocketAddr,
+    pub base_url: String,
+    /// The one-time setup token, when the database has no users yet.
+    pub setup_token: Option<String>,
+    pub state: web::Data<AppState>,
+}
+
+impl Running {
+    pub fn setup_link(&self) -> Option<String> {
+        self.setup_token
+            .as_ref()
+            .map(|t| format!("{}/setup?token={t}", self.base_url))
+    }
+}
+
+pub async fn start(mut config: ServeConfig) -> Result<Running, StartError> {
+    let db = Db::open(&DbOptions {
+        path: config.db.clone(),
+        readers: config.db_readers,
+    })?;
+    let configured_secret = config.secret.take();
+    let (secret, user_count) = db
+        .write(move |conn| {
+            let secret = match configured_secret {
+                Some(s) => s.bytes().to_vec(),
+                None => settings::jwt_secret_or_generate(conn)?,
+            };
+            Ok((secret, users::count(conn)?))
+        })
+        .await
+        .map_err(StartError::Prepare)?;
+
+    let state = web::Data::new(AppState {
+        db: db.clone(),
+        keys: Keys::from_secret(&secret),
+        cookies: CookieSettings {
+            secure: config.https(),
+        },
+        limiter: LoginLimiter::new(LoginLimits::default()),
+        setup: SetupGate::closed(),
+        config: config.clone(),
+    });
+    let setup_token = (user_count == 0).then(|| state.setup.open());
+
+    let app_state = state.clone();
+    let https = config.https();
+    let max_body = config.max_body_bytes;
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(app_state.clone())
+            .app_data(web::PayloadConfig::new(max_body))
+            .app_data(web::QueryConfig::default().error_handler(problem::query_error))
+            .app_data(web::PathConfig::default().error_handler(problem::path_error))
+            .wrap(ErrorHandlers::new().default_handler(problem::bare_error_to_problem))
+            .wrap(Compress::default())
+            .wrap(middleware::security_headers(https))
+            .wrap(from_fn(middleware::access_log))
+            .configure(http::routes)
+            .configure(pages::routes)
+            .default_service(web::to(page_not_found))
+    })
+    .workers(config.workers.max(1))
+    .shutdown_timeout(10);
+    let server = server
+        .bind(&config.bind)
+        .map_err(|source| StartError::Bind {
+            addr: config.bind.clone(),
+            source,
+        })?;
+    let addr = server
+        .addrs()
+        .first()
+        .copied()
+        .ok_or_else(|| StartError::Bind {
+            addr: config.bind.clone(),
+            source: std::io::Error::other("no address bound"),
+        })?;
+    let base_url = if config.base_url.is_empty() {
+        local_url(addr)
+    } else {
+        config.base_url.trim_end_matches('/').to_owned()
+    };
+    jobs::spawn_housekeeping(db);
+    Ok(Running {
+        server: server.run(),
+        addr,
+        base_url,
+        setup_token,
+        state,
+    })
+}
+
+/// `http://127.0.0.1:8080`, or `http://localhost:8080` when listening on every interface.
+fn local_url(addr: SocketAddr) -> String {
+    if addr.ip().is_unspecified() {
+        format!("http://localhost:{}", addr.port())
+    } else {
+        format!("http://{addr}")
+    }
+}
+
+async fn page_not_found() -> Result<HttpResponse, pages::error::WebError> {
+    Err(AppError::NotFound.into())
+}

@@ -1,0 +1,303 @@
+//! The command line. Every flag can also be set by the environment variable shown in
+//! `--help`; durations are written like `90s`, `15m`, `12h`.
+
+use std::io::Read;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::auth::password;
+use crate::auth::permissions::Role;
+use crate::config::{Secret, ServeConfig};
+use crate::db::{connection, maintenance, migrations, open_and_migrate};
+use crate::domain::users::{self, NewUserInput, PasswordChange};
+use crate::domain::values::{Email, Password};
+use crate::error::AppError;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "rapport",
+    version,
+    about = "Rapport: a self-hosted CRM for small teams, in one executable",
+    long_about = "Rapport: a self-hosted CRM for small teams, in one executable.\n\n\
+        Everything (records, audit trail, attachments) lives in one SQLite file. \
+        Start with `rapport serve`: on a new database it prints a one-time link that \
+        creates the first admin.",
+    after_help = "Every flag can also be set through the environment variable shown next to it."
+)]
+pub struct Cli {
+    /// The database file (created on first start).
+    #[arg(long, env = "RAPPORT_DB", default_value = "rapport.db", global = true)]
+    pub db: PathBuf,
+
+    /// Log filter, e.g. `info`, `debug`, `warn,rapport=debug`.
+    #[arg(long, env = "RAPPORT_LOG", default_value = "info", global = true)]
+    pub log: String,
+
+    /// bcrypt cost for new password hashes (4–16; each step doubles the work).
+    #[arg(long, env = "RAPPORT_BCRYPT_COST", default_value_t = password::DEFAULT_COST,
+          value_parser = clap::value_parser!(u32).range(password::MIN_COST as i64..=password::MAX_COST as i64),
+          global = true)]
+    pub bcrypt_cost: u32,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the web app and the JSON API.
+    Serve(ServeArgs),
+    /// Apply pending schema migrations and exit (`serve` also does it at start).
+    Migrate,
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Write a consistent snapshot of the live database to DEST, while `serve` keeps running.
+    Backup {
+        /// Where to write the snapshot.
+        dest: PathBuf,
+        /// Replace DEST if it exists.
+        #[arg(long, env = "RAPPORT_BACKUP_FORCE")]
+        force: bool,
+    },
+    /// Check the database: integrity and foreign keys. Exit code 0 only when all pass.
+    Check,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "RAPPORT_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+
+    /// The URL users reach Rapport at (e.g. https://crm.example.com). With https, cookies
+    /// are Secure and `__Host-` prefixed, and HSTS is sent.
+    #[arg(long, env = "RAPPORT_BASE_URL")]
+    pub base_url: Option<String>,
+
+    /// How long a sign-in lasts.
+    #[arg(long, env = "RAPPORT_TOKEN_TTL", default_value = "12h", value_parser = humantime::parse_duration)]
+    pub token_ttl: Duration,
+
+    /// Reverse proxies whose X-Forwarded-For is believed (comma-separated addresses).
+    #[arg(long, env = "RAPPORT_TRUSTED_PROXY", value_delimiter = ',')]
+    pub trusted_proxy: Vec<IpAddr>,
+
+    /// Dedicated threads answering database reads.
+    #[arg(long, env = "RAPPORT_DB_READERS", default_value_t = 4,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub db_readers: u16,
+
+    /// HTTP worker threads (default: one per CPU core).
+    #[arg(long, env = "RAPPORT_WORKERS")]
+    pub workers: Option<usize>,
+
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "RAPPORT_MAX_BODY", default_value_t = 1024 * 1024)]
+    pub max_body: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user. The password is read from stdin with --password-stdin, otherwise one
+    /// is generated and printed once.
+    Create {
+        #[arg(long, env = "RAPPORT_USER_EMAIL")]
+        email: String,
+        #[arg(long, env = "RAPPORT_USER_NAME")]
+        name: String,
+        /// admin, manager, sales or support.
+        #[arg(long, env = "RAPPORT_USER_ROLE")]
+        role: Role,
+        /// Read the password from the first line of standard input.
+        #[arg(long, env = "RAPPORT_PASSWORD_STDIN")]
+        password_stdin: bool,
+    },
+    /// Give a user a new generated password (printed once) and end all their sessions,
+    /// also while the server runs.
+    ResetPassword {
+        #[arg(long, env = "RAPPORT_USER_EMAIL")]
+        email: String,
+    },
+}
+
+impl clap::ValueEnum for Role {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Role::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.as_str()))
+    }
+}
+
+impl ServeArgs {
+    pub fn into_config(self, db: PathBuf, bcrypt_cost: u32) -> Result<ServeConfig, String> {
+        let secret = match std::env::var("RAPPORT_SECRET") {
+            Ok(raw) if !raw.is_empty() => Some(Secret::parse(&raw)?),
+            _ => None,
+        };
+        let base_url = self.base_url.unwrap_or_default();
+        if !base_url.is_empty()
+            && !(base_url.starts_with("http://") || base_url.starts_with("https://"))
+        {
+            return Err(format!(
+                "--base-url must start with http:// or https:// (got {base_url})"
+            ));
+        }
+        let workers = self
+            .workers
+            .filter(|w| *w > 0)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+        Ok(ServeConfig {
+            db,
+            bind: self.bind,
+            base_url,
+            token_ttl: self.token_ttl,
+            trusted_proxies: self.trusted_proxy,
+            bcrypt_cost,
+            secret,
+            db_readers: self.db_readers as usize,
+            workers,
+            max_body_bytes: self.max_body,
+        })
+    }
+}
+
+/// `rapport migrate`
+pub fn migrate(db: &std::path::Path) -> Result<(), String> {
+    let conn = open_and_migrate(db).map_err(|e| e.to_string())?;
+    let version = migrations::current_version(&conn).map_err(|e| e.to_string())?;
+    println!("{} is at schema version {version}", db.display());
+    Ok(())
+}
+
+/// `rapport user create|reset-password`
+pub fn user(db: &std::path::Path, bcrypt_cost: u32, command: UserCommand) -> Result<(), String> {
+    let mut conn = open_and_migrate(db).map_err(|e| e.to_string())?;
+    match command {
+        UserCommand::Create {
+            email,
+            name,
+            role,
+            password_stdin,
+        } => {
+            let given = if password_stdin {
+                Some(read_password_line()?)
+            } else {
+                None
+            };
+            let input = NewUserInput {
+                email,
+                name,
+                role: role.as_str().to_owned(),
+                password: given,
+            };
+            let mut user = input.validate().map_err(describe)?;
+            let generated = user.password.is_none().then(Password::generate);
+            let chosen = user.password.take().or_else(|| generated.clone());
+            let chosen = chosen.ok_or("no password")?;
+            let hash = password::hash_blocking(&chosen, bcrypt_cost).map_err(describe)?;
+            let created = in_transaction(&mut conn, |tx| users::insert(tx, None, &user, &hash))?;
+            println!(
+                "Created {} {} ({})",
+                created.role.as_str(),
+                created.email,
+                created.name
+            );
+            if let Some(p) = generated {
+                println!("Password (shown once): {}", p.expose());
+            }
+        }
+        UserCommand::ResetPassword { email } => {
+            let email =
+                Email::parse("email", &email).map_err(|e| format!("--email {}", e.message))?;
+            let found = users::find_by_email(&conn, email.as_str())
+                .map_err(describe)?
+                .ok_or_else(|| format!("no user with e-mail {}", email.as_str()))?;
+            let new = Password::generate();
+            let hash = password::hash_blocking(&new, bcrypt_cost).map_err(describe)?;
+            in_transaction(&mut conn, |tx| {
+                users::set_password(tx, None, &found.id, &hash, PasswordChange::Reset)
+            })?;
+            println!(
+                "New password for {} (shown once): {}",
+                found.email,
+                new.expose()
+            );
+            println!("All of their sessions have ended.");
+        }
+    }
+    Ok(())
+}
+
+/// `rapport backup DEST`
+pub fn backup(db: &std::path::Path, dest: &std::path::Path, force: bool) -> Result<(), String> {
+    let conn = open_existing(db)?;
+    maintenance::snapshot(&conn, dest, force).map_err(|e| e.to_string())?;
+    let size = std::fs::metadata(dest).map(|m| m.len()).unwrap_or(0);
+    println!("Wrote {} ({size} bytes), integrity checked", dest.display());
+    Ok(())
+}
+
+/// `rapport check`
+pub fn check(db: &std::path::Path) -> Result<ExitCode, String> {
+    let conn = open_existing(db)?;
+    let report = maintenance::check(&conn).map_err(|e| e.to_string())?;
+    if report.passed() {
+        println!("integrity: ok\nforeign keys: ok");
+        return Ok(ExitCode::SUCCESS);
+    }
+    for line in &report.integrity {
+        println!("integrity: {line}");
+    }
+    for line in &report.foreign_keys {
+        println!("foreign key: {line}");
+    }
+    Ok(ExitCode::FAILURE)
+}
+
+fn open_existing(db: &std::path::Path) -> Result<rusqlite::Connection, String> {
+    connection::assert_sqlite_version()?;
+    if !db.exists() {
+        return Err(format!("{} does not exist", db.display()));
+    }
+    connection::open_existing(db).map_err(|e| format!("cannot open {}: {e}", db.display()))
+}
+
+fn in_transaction<T>(
+    conn: &mut rusqlite::Connection,
+    f: impl FnOnce(&rusqlite::Connection) -> Result<T, AppError>,
+) -> Result<T, String> {
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(|e| e.to_string())?;
+    let out = f(&tx).map_err(describe)?;
+    tx.commit().map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+fn read_password_line() -> Result<String, String> {
+    let mut input = String::new();
+    std::io::stdin()
+        .take(1024)
+        .read_to_string(&mut input)
+        .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
+    Ok(input.lines().next().unwrap_or("").to_owned())
+}
+
+/// An error as one line for the terminal, listing every invalid field.
+fn describe(err: AppError) -> String {
+    match &err {
+        AppError::Validation(errors) => errors
+            .iter()
+            .map(|e| format!("{} {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+        _ => err.detail(),
+    }
+}

@@ -1,0 +1,72 @@
+//! Settings of a running server, resolved from flags and environment variables by `cli`.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The signing key from `RAPPORT_SECRET`. `Debug` never prints it.
+#[derive(Clone)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    pub const MIN_LEN: usize = 32;
+
+    pub fn parse(raw: &str) -> Result<Secret, String> {
+        if raw.len() < Self::MIN_LEN {
+            return Err(format!(
+                "RAPPORT_SECRET must be at least {} bytes (got {}); generate one with `openssl rand -hex 32`",
+                Self::MIN_LEN,
+                raw.len()
+            ));
+        }
+        Ok(Secret(raw.as_bytes().to_vec()))
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(redacted)")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub db: PathBuf,
+    pub bind: String,
+    /// The address users reach Rapport at, without a trailing slash; decides links in
+    /// console output and whether cookies are `Secure`.
+    pub base_url: String,
+    pub token_ttl: Duration,
+    pub trusted_proxies: Vec<IpAddr>,
+    pub bcrypt_cost: u32,
+    pub secret: Option<Secret>,
+    pub db_readers: usize,
+    pub workers: usize,
+    pub max_body_bytes: usize,
+}
+
+impl ServeConfig {
+    pub fn https(&self) -> bool {
+        self.base_url.starts_with("https://")
+    }
+
+    /// A configuration for tests and tools: a given database, port 0, cheap bcrypt.
+    pub fn for_tests(db: PathBuf) -> ServeConfig {
+        ServeConfig {
+            db,
+            bind: "127.0.0.1:0".into(),
+            base_url: String::new(),
+            token_ttl: Duration::from_secs(12 * 3600),
+            trusted_proxies: Vec::new(),
+            bcrypt_cost: crate::auth::password::MIN_COST,
+            secret: None,
+            db_readers: 2,
+            workers: 2,
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! Opening connections: every connection Rapport makes gets the same pragmas.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+/// SQLite 3.51.3 fixes a WAL corruption bug with concurrent writers and checkpointers.
+pub const MIN_SQLITE_VERSION: i32 = 3_051_003;
+
+/// How long a connection waits for a lock before answering `SQLITE_BUSY`. Litestream
+/// recommends at least 5 s so its checkpoints never fail a write.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Refuses to run on a SQLite older than [`MIN_SQLITE_VERSION`].
+pub fn assert_sqlite_version() -> Result<(), String> {
+    let found = rusqlite::version_number();
+    if found < MIN_SQLITE_VERSION {
+        return Err(format!(
+            "SQLite {} is too old: Rapport needs 3.51.3 or newer (WAL fix for concurrent checkpoints)",
+            rusqlite::version()
+        ));
+    }
+    Ok(())
+}
+
+/// Per-connection settings. `journal_mode=WAL` is persistent in the file but is set on every
+/// open so a file created by another tool is converted.
+pub fn apply_pragmas(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    // Litestream owns checkpoints when it runs; ours are PASSIVE and never block readers.
+    conn.pragma_update(None, "wal_autocheckpoint", 1000)?;
+    conn.pragma_update(None, "mmap_size", 256 * 1024 * 1024)?;
+    conn.pragma_update(None, "cache_size", -16_000)?;
+    conn.set_prepared_statement_cache_capacity(128);
+    Ok(())
+}
+
+/// Opens (creating if needed) a read-write connection with Rapport's pragmas.
+pub fn open(path: &Path) -> rusqlite::Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_URI;
+    let conn = Connection::open_with_flags(path, flags)?;
+    apply_pragmas(&conn)?;
+    Ok(conn)
+}
+
+/// Opens an existing database without creating it (for `check`, `backup`).
+pub fn open_existing(path: &Path) -> rusqlite::Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_URI;
+    let conn = Connection::open_with_flags(path, flags)?;
+    apply_pragmas(&conn)?;
+    Ok(conn)
+}

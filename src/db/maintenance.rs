@@ -1,0 +1,151 @@
+//! Snapshots and health checks of the database file.
+
+use std::fs;
+use std::path::Path;
+
+use rusqlite::Connection;
+
+/// The result of `rapport check`.
+#[derive(Debug, Default)]
+pub struct CheckReport {
+    /// Lines `PRAGMA integrity_check` printed other than "ok".
+    pub integrity: Vec<String>,
+    /// `table rowid → parent` for each broken foreign key.
+    pub foreign_keys: Vec<String>,
+}
+
+impl CheckReport {
+    pub fn passed(&self) -> bool {
+        self.integrity.is_empty() && self.foreign_keys.is_empty()
+    }
+}
+
+pub fn check(conn: &Connection) -> rusqlite::Result<CheckReport> {
+    let mut report = CheckReport::default();
+    let mut stmt = conn.prepare("PRAGMA integrity_check")?;
+    for line in stmt.query_map([], |r| r.get::<_, String>(0))? {
+        let line = line?;
+        if line != "ok" {
+            report.integrity.push(line);
+        }
+    }
+    let mut stmt = conn.prepare("PRAGMA foreign_key_check")?;
+    let rows = stmt.query_map([], |r| {
+        Ok(format!(
+            "{} row {} → {}",
+            r.get::<_, String>(0)?,
+            r.get::<_, Option<i64>>(1)?.unwrap_or_default(),
+            r.get::<_, String>(2)?
+        ))
+    })?;
+    for row in rows {
+        report.foreign_keys.push(row?);
+    }
+    Ok(report)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    #[error("{0} exists; pass --force to replace it")]
+    Exists(String),
+    #[error("snapshot failed: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("snapshot failed: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("the snapshot failed its integrity check: {0}")]
+    Corrupt(String),
+}
+
+/// Writes a consistent snapshot of the database behind `conn` to `dest`.
+///
+/// `VACUUM INTO` reads inside one transaction, so the copy is exactly one committed state
+/// even while the server keeps writing, and WAL content is included. The snapshot is written
+/// to a temporary name, verified, fsynced and renamed, so `dest` is either absent, the old
+/// file, or a complete new snapshot: never half-written.
+pub fn snapshot(conn: &Connection, dest: &Path, overwrite: bool) -> Result<(), BackupError> {
+    if dest.exists() && !overwrite {
+        return Err(BackupError::Exists(dest.display().to_string()));
+    }
+    let tmp = temporary_sibling(dest);
+    let _ = fs::remove_file(&tmp);
+    let result = write_and_verify(conn, &tmp).and_then(|()| {
+        fs::rename(&tmp, dest)?;
+        sync_parent_dir(dest)?;
+        Ok(())
+    });
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+fn write_and_verify(conn: &Connection, tmp: &Path) -> Result<(), BackupError> {
+    let target = tmp.to_str().ok_or_else(|| {
+        BackupError::Io(std::io::Error::other("the backup path is not valid UTF-8"))
+    })?;
+    conn.execute("VACUUM INTO ?1", [target])?;
+    {
+        let copy = Connection::open(tmp)?;
+        let report = check(&copy)?;
+        if !report.passed() {
+            let mut problems = report.integrity;
+            problems.extend(report.foreign_keys);
+            return Err(BackupError::Corrupt(problems.join("; ")));
+        }
+    }
+    fs::File::open(tmp)?.sync_all()?;
+    Ok(())
+}
+
+fn temporary_sibling(dest: &Path) -> std::path::PathBuf {
+    let mut name = dest
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_else(|| "rapport-backup".into());
+    name.push(".partial");
+    dest.with_file_name(name)
+}
+
+fn sync_parent_dir(path: &Path) -> std::io::Result<()> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    fs::File::open(parent)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshot_is_complete_and_refuses_to_overwrite() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src.db");
+        let mut conn = crate::db::connection::open(&src).unwrap();
+        crate::db::migrations::migrate(&mut conn, "src").unwrap();
+        conn.execute(
+            "INSERT INTO settings (key, value) VALUES ('probe', 'kept')",
+            [],
+        )
+        .unwrap();
+
+        let dest = dir.path().join("copy.db");
+        snapshot(&conn, &dest, false).unwrap();
+        let copy = Connection::open(&dest).unwrap();
+        let value: String = copy
+            .query_row("SELECT value FROM settings WHERE key = 'probe'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(value, "kept");
+        assert!(check(&copy).unwrap().passed());
+
+        assert!(matches!(
+            snapshot(&conn, &dest, false),
+            Err(BackupError::Exists(_))
+        ));
+        snapshot(&conn, &dest, true).unwrap();
+        assert!(!dir.path().join("copy.db.partial").exists());
+    }
+}

@@ -1,0 +1,187 @@
+//! Database access. SQLite calls never run on actix's async workers: reads go through a
+//! channel to a few dedicated reader threads (each borrowing from the r2d2 pool), writes
+//! to the single writer thread. `shared/PERFORMANCE.md` measured this at twice the
+//! throughput of `web::block` per request, and the single writer means concurrent requests
+//! never see `database is locked`.
+
+pub mod connection;
+pub mod maintenance;
+pub mod migrations;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::thread;
+
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::Connection;
+use tokio::sync::oneshot;
+
+use crate::error::{AppError, AppResult};
+
+pub use writer::WRITE_BATCH_MAX;
+
+pub type Pool = r2d2::Pool<SqliteConnectionManager>;
+
+type ReadJob = Box<dyn FnOnce(&Connection) + Send>;
+
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    pub path: PathBuf,
+    /// Dedicated reader threads; each holds at most one pooled connection at a time.
+    pub readers: usize,
+}
+
+/// A cheap, cloneable handle to the database threads.
+#[derive(Clone)]
+pub struct Db {
+    reads: crossbeam_channel::Sender<ReadJob>,
+    writes: crossbeam_channel::Sender<writer::Job>,
+    pool: Pool,
+    path: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("{0}")]
+    Version(String),
+    #[error("cannot open {path}: {source}")]
+    Open {
+        path: String,
+        source: rusqlite::Error,
+    },
+    #[error(transparent)]
+    Migration(#[from] migrations::MigrationError),
+    #[error("connection pool: {0}")]
+    Pool(#[from] r2d2::Error),
+    #[error("cannot start database thread: {0}")]
+    Thread(#[from] std::io::Error),
+}
+
+impl Db {
+    /// Opens the file, applies pending migrations, and starts the reader and writer threads.
+    pub fn open(options: &DbOptions) -> Result<Db, OpenError> {
+        let writer_conn = open_and_migrate(&options.path)?;
+        writer_conn.set_prepared_statement_cache_capacity(256);
+
+        let readers = options.readers.max(1);
+        let manager = SqliteConnectionManager::file(&options.path)
+            .with_flags(
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
+                    | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX
+                    | rusqlite::OpenFlags::SQLITE_OPEN_URI,
+            )
+            .with_init(|c| {
+                connection::apply_pragmas(c)?;
+                // Readers never write: a bug that tries to fails loudly instead of racing
+                // the writer for the lock.
+                c.pragma_update(None, "query_only", "ON")
+            });
+        let pool = r2d2::Pool::builder()
+            .max_size(readers as u32 + 2)
+            .min_idle(Some(readers as u32))
+            .build(manager)?;
+
+        let (reads, read_rx) = crossbeam_channel::unbounded::<ReadJob>();
+        for n in 0..readers {
+            let rx = read_rx.clone();
+            let pool = pool.clone();
+            thread::Builder::new()
+                .name(format!("db-read-{n}"))
+                .spawn(move || reader_loop(rx, pool))?;
+        }
+        let writes = writer::spawn(writer_conn)?;
+        Ok(Db {
+            reads,
+            writes,
+            pool,
+            path: options.path.clone(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A pooled read-only connection for code that is already on a blocking thread.
+    pub fn pooled(&self) -> AppResult<r2d2::PooledConnection<SqliteConnectionManager>> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Runs `f` on a reader thread and awaits its result.
+    pub async fn read<T, F>(&self, f: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> AppResult<T> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let span = tracing::Span::current();
+        let job: ReadJob = Box::new(move |conn| {
+            let _entered = span.enter();
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(conn)))
+                .unwrap_or_else(|_| Err(AppError::internal("panic in a read job")));
+            let _ = tx.send(result);
+        });
+        self.reads
+            .send(job)
+            .map_err(|_| AppError::internal("database reader threads stopped"))?;
+        rx.await
+            .map_err(|_| AppError::internal("database reader dropped the job"))?
+    }
+
+    /// Runs `f` inside the writer's transaction and resolves once it has committed.
+    /// An `Err` from `f` rolls back everything `f` did and nothing else.
+    pub async fn write<T, F>(&self, f: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> AppResult<T> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        self.writes
+            .send(writer::Job::new(f, tx))
+            .map_err(|_| AppError::internal("database writer thread stopped"))?;
+        rx.await
+            .map_err(|_| AppError::internal("database writer dropped the job"))?
+    }
+
+    /// Queues a write nobody waits for (bookkeeping such as `last_used_at`).
+    pub fn write_detached<F>(&self, f: F)
+    where
+        F: FnOnce(&Connection) -> AppResult<()> + Send + 'static,
+    {
+        let (tx, _rx) = oneshot::channel();
+        if self.writes.send(writer::Job::new(f, tx)).is_err() {
+            tracing::warn!("database writer stopped; detached write dropped");
+        }
+    }
+}
+
+/// Opens a read-write connection and brings the schema up to date (used by `serve`,
+/// `migrate` and the CLI's user commands).
+pub fn open_and_migrate(path: &Path) -> Result<Connection, OpenError> {
+    connection::assert_sqlite_version().map_err(OpenError::Version)?;
+    let mut conn = connection::open(path).map_err(|source| OpenError::Open {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let report = migrations::migrate(&mut conn, &path.display().to_string())?;
+    if report.created {
+        tracing::info!(path = %path.display(), version = report.to, "created a new database");
+    } else if report.from != report.to {
+        tracing::info!(
+            from = report.from,
+            to = report.to,
+            "applied schema migrations"
+        );
+    }
+    Ok(conn)
+}
+
+fn reader_loop(rx: crossbeam_channel::Receiver<ReadJob>, pool: Pool) {
+    while let Ok(job) = rx.recv() {
+        match pool.get() {
+            Ok(conn) => job(&conn),
+            // Dropping the job drops its sender, which the awaiting request sees as an error.
+            Err(err) => tracing::error!(%err, "no read connection"),
+        }
+    }
+}

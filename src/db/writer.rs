@@ -1,0 +1,142 @@
+//! The single writer. One thread owns the only read-write connection the server uses for
+//! changes. It takes whatever jobs are queued (up to [`WRITE_BATCH_MAX`]) and runs them in
+//! one `BEGIN IMMEDIATE` transaction, each inside its own savepoint, then commits once
+//! ("group commit"): a failing job rolls back only itself, and every job's caller hears
+//! back only after the commit made its change durable.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::thread;
+
+use rusqlite::Connection;
+use tokio::sync::oneshot;
+
+use crate::error::{AppError, AppResult};
+
+/// More jobs per transaction amortise the commit further but delay the first caller.
+pub const WRITE_BATCH_MAX: usize = 64;
+
+trait Runnable: Send {
+    /// Runs the job; true when it succeeded and its savepoint should be kept.
+    fn run(&mut self, conn: &Connection) -> bool;
+    /// Fails the job without running it.
+    fn reject(&mut self, err: AppError);
+    /// Delivers the job's result, or `commit_error` if the batch failed to commit.
+    fn finish(self: Box<Self>, commit_error: Option<&AppError>);
+}
+
+struct Pending<T, F> {
+    work: Option<F>,
+    result: Option<AppResult<T>>,
+    reply: oneshot::Sender<AppResult<T>>,
+    span: tracing::Span,
+}
+
+impl<T, F> Runnable for Pending<T, F>
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection) -> AppResult<T> + Send + 'static,
+{
+    fn run(&mut self, conn: &Connection) -> bool {
+        let _entered = self.span.enter();
+        let Some(work) = self.work.take() else {
+            return false;
+        };
+        let result = catch_unwind(AssertUnwindSafe(|| work(conn)))
+            .unwrap_or_else(|_| Err(AppError::internal("panic in a write job")));
+        let ok = result.is_ok();
+        self.result = Some(result);
+        ok
+    }
+
+    fn reject(&mut self, err: AppError) {
+        self.work = None;
+        self.result = Some(Err(err));
+    }
+
+    fn finish(self: Box<Self>, commit_error: Option<&AppError>) {
+        let result = match (commit_error, self.result) {
+            (_, Some(Err(e))) => Err(e),
+            (Some(e), _) => Err(AppError::internal(e)),
+            (None, Some(ok)) => ok,
+            (None, None) => Err(AppError::internal("write job never ran")),
+        };
+        let _ = self.reply.send(result);
+    }
+}
+
+pub struct Job(Box<dyn Runnable>);
+
+impl Job {
+    pub fn new<T, F>(work: F, reply: oneshot::Sender<AppResult<T>>) -> Job
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> AppResult<T> + Send + 'static,
+    {
+        Job(Box::new(Pending {
+            work: Some(work),
+            result: None,
+            reply,
+            span: tracing::Span::current(),
+        }))
+    }
+}
+
+pub fn spawn(conn: Connection) -> std::io::Result<crossbeam_channel::Sender<Job>> {
+    let (tx, rx) = crossbeam_channel::unbounded::<Job>();
+    thread::Builder::new()
+        .name("db-write".into())
+        .spawn(move || writer_loop(conn, rx))?;
+    Ok(tx)
+}
+
+fn writer_loop(conn: Connection, rx: crossbeam_channel::Receiver<Job>) {
+    let mut batch: Vec<Box<dyn Runnable>> = Vec::with_capacity(WRITE_BATCH_MAX);
+    while let Ok(first) = rx.recv() {
+        batch.push(first.0);
+        while batch.len() < WRITE_BATCH_MAX {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job.0),
+                Err(_) => break,
+            }
+        }
+        run_batch(&conn, &mut batch);
+    }
+}
+
+fn run_batch(conn: &Connection, batch: &mut Vec<Box<dyn Runnable>>) {
+    if let Err(err) = conn.execute_batch("BEGIN IMMEDIATE") {
+        let err = AppError::from(err);
+        tracing::error!(%err, "cannot begin write transaction");
+        for job in batch.drain(..) {
+            job.finish(Some(&err));
+        }
+        return;
+    }
+    for job in batch.iter_mut() {
+        run_in_savepoint(conn, job.as_mut());
+    }
+    let commit_error = conn.execute_batch("COMMIT").err().map(|err| {
+        let _ = conn.execute_batch("ROLLBACK");
+        let err = AppError::from(err);
+        tracing::error!(%err, "write transaction failed to commit");
+        err
+    });
+    for job in batch.drain(..) {
+        job.finish(commit_error.as_ref());
+    }
+}
+
+fn run_in_savepoint(conn: &Connection, job: &mut dyn Runnable) {
+    if let Err(err) = conn.execute_batch("SAVEPOINT job") {
+        job.reject(AppError::from(err));
+        return;
+    }
+    let end = if job.run(conn) {
+        "RELEASE job"
+    } else {
+        "ROLLBACK TO job; RELEASE job"
+    };
+    if let Err(err) = conn.execute_batch(end) {
+        tracing::error!(%err, "cannot close a job's savepoint");
+    }
+}

@@ -1,0 +1,72 @@
+//! Time as Rapport stores it: RFC 3339 UTC with millisecond precision, which sorts as text.
+
+use time::format_description::FormatItem;
+use time::macros::format_description;
+use time::{Duration, OffsetDateTime, UtcOffset};
+
+const STORED: &[FormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Timestamp(OffsetDateTime);
+
+impl Timestamp {
+    pub fn now() -> Self {
+        Self(OffsetDateTime::now_utc())
+    }
+
+    pub fn from_unix(secs: i64) -> Option<Self> {
+        OffsetDateTime::from_unix_timestamp(secs).ok().map(Self)
+    }
+
+    pub fn unix(&self) -> i64 {
+        self.0.unix_timestamp()
+    }
+
+    pub fn plus(&self, d: std::time::Duration) -> Self {
+        Self(self.0 + Duration::try_from(d).unwrap_or(Duration::MAX))
+    }
+
+    pub fn minus(&self, d: std::time::Duration) -> Self {
+        Self(self.0 - Duration::try_from(d).unwrap_or(Duration::MAX))
+    }
+
+    /// The stored and serialised form, e.g. `2026-11-22T08:15:00.000Z`.
+    pub fn to_stored(&self) -> String {
+        self.0
+            .to_offset(UtcOffset::UTC)
+            .format(STORED)
+            .unwrap_or_else(|_| "1970-01-01T00:00:00.000Z".into())
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+            .ok()
+            .map(|t| Self(t.to_offset(UtcOffset::UTC)))
+    }
+}
+
+impl std::fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.to_stored())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_form_round_trips_and_sorts_as_text() {
+        let a = Timestamp::from_unix(1_700_000_000).unwrap();
+        let b = a.plus(std::time::Duration::from_millis(1500));
+        assert_eq!(a.to_stored(), "2023-11-14T22:13:20.000Z");
+        assert_eq!(Timestamp::parse(&a.to_stored()), Some(a));
+        assert!(a.to_stored() < b.to_stored());
+        assert_eq!(
+            Timestamp::parse("2023-11-14T23:13:20+01:00"),
+            Some(a),
+            "offsets are normalised to UTC"
+        );
+    }
+}

@@ -1,0 +1,271 @@
+//! List parameters shared by every collection: `q`, filters, `sort`, `order`, `limit`,
+//! `cursor`. Unknown parameters are refused (422) rather than ignored, and paging is keyset
+//! pagination on `(sort value, id)`, so a cursor visits every row once even while rows are
+//! inserted.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Serialize;
+
+use crate::error::{AppError, FieldError, Violations};
+
+pub const DEFAULT_LIMIT: u32 = 50;
+pub const MAX_LIMIT: u32 = 200;
+
+/// What one collection accepts.
+pub struct ListSpec {
+    /// Filter parameter names besides `q`.
+    pub filters: &'static [&'static str],
+    /// `sort` values, each with the SQL column it orders by (a whitelist: only these strings
+    /// ever reach SQL).
+    pub sorts: &'static [(&'static str, &'static str)],
+    pub default_sort: &'static str,
+    pub default_desc: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListParams {
+    pub q: Option<String>,
+    pub filters: Vec<(String, String)>,
+    pub sort: &'static str,
+    pub sort_column: &'static str,
+    pub desc: bool,
+    pub limit: u32,
+    pub after: Option<Cursor>,
+}
+
+/// Where the previous page ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub value: String,
+    pub id: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+impl ListParams {
+    pub fn parse(raw: &[(String, String)], spec: &ListSpec) -> Result<ListParams, AppError> {
+        let mut v = Violations::new();
+        let mut q = None;
+        let mut filters = Vec::new();
+        let mut sort_key = spec.default_sort.to_owned();
+        let mut order: Option<String> = None;
+        let mut limit = DEFAULT_LIMIT;
+        let mut cursor = None;
+        for (key, value) in raw {
+            match key.as_str() {
+                "q" => q = Some(value.trim().to_owned()).filter(|s| !s.is_empty()),
+                "sort" => sort_key = value.clone(),
+                "order" => order = Some(value.clone()),
+                "limit" => match value.parse::<u32>() {
+                    Ok(n) if (1..=MAX_LIMIT).contains(&n) => limit = n,
+                    _ => v.add(
+                        "limit",
+                        format!("must be a whole number from 1 to {MAX_LIMIT}"),
+                    ),
+                },
+                "cursor" => cursor = Some(value.clone()).filter(|s| !s.is_empty()),
+                k if spec.filters.contains(&k) => {
+                    if !value.is_empty() {
+                        filters.push((key.clone(), value.clone()));
+                    }
+                }
+                other => v.add(other, "is not a known filter for this list"),
+            }
+        }
+        let sort = spec.sorts.iter().find(|(name, _)| *name == sort_key);
+        if sort.is_none() {
+            let known: Vec<&str> = spec.sorts.iter().map(|(n, _)| *n).collect();
+            v.add("sort", format!("must be one of: {}", known.join(", ")));
+        }
+        let desc = match order.as_deref() {
+            None => spec.default_desc,
+            Some("asc") => false,
+            Some("desc") => true,
+            Some(_) => {
+                v.add("order", "must be asc or desc");
+                false
+            }
+        };
+        let after = cursor.and_then(|c| v.check(Cursor::decode(&c, &sort_key, desc)));
+        v.into_result()?;
+        let (sort, sort_column) = sort.copied().unwrap_or(("", ""));
+        Ok(ListParams {
+            q,
+            filters,
+            sort,
+            sort_column,
+            desc,
+            limit,
+            after,
+        })
+    }
+
+    pub fn filter(&self, name: &str) -> Option<&str> {
+        self.filters
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// `ORDER BY` for the sort column with `id` as the tie-breaker.
+    pub fn order_by(&self) -> String {
+        let dir = if self.desc { "DESC" } else { "ASC" };
+        format!("{col} {dir}, id {dir}", col = self.sort_column)
+    }
+
+    /// The keyset condition after the cursor, using two numbered parameters.
+    pub fn keyset_condition(&self, value_param: usize, id_param: usize) -> Option<String> {
+        self.after.as_ref()?;
+        let op = if self.desc { "<" } else { ">" };
+        Some(format!(
+            "({col} {op} ?{value_param} OR ({col} = ?{value_param} AND id {op} ?{id_param}))",
+            col = self.sort_column
+        ))
+    }
+
+    /// Trims the extra row fetched to learn whether another page exists, and makes the
+    /// cursor from the last row kept.
+    pub fn page<T>(&self, mut rows: Vec<T>, key: impl Fn(&T) -> (String, String)) -> Page<T> {
+        let next_cursor = if rows.len() > self.limit as usize {
+            rows.truncate(self.limit as usize);
+            rows.last().map(|row| {
+                let (value, id) = key(row);
+                Cursor { value, id }.encode(self.sort, self.desc)
+            })
+        } else {
+            None
+        };
+        Page {
+            items: rows,
+            next_cursor,
+        }
+    }
+}
+
+impl Cursor {
+    /// The cursor names the sort and direction it was made for, so it cannot be replayed
+    /// against another ordering (which would skip or repeat rows).
+    fn encode(&self, sort: &str, desc: bool) -> String {
+        let json = serde_json::json!([sort, desc, self.value, self.id]);
+        URL_SAFE_NO_PAD.encode(json.to_string())
+    }
+
+    fn decode(raw: &str, sort: &str, desc: bool) -> Result<Cursor, FieldError> {
+        let bad = || {
+            FieldError::new(
+                "cursor",
+                "is not a cursor from this list; start again without it",
+            )
+        };
+        let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?;
+        let (for_sort, for_desc, value, id): (String, bool, String, String) =
+            serde_json::from_slice(&bytes).map_err(|_| bad())?;
+        if for_sort != sort || for_desc != desc {
+            return Err(bad());
+        }
+        Ok(Cursor { value, id })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPEC: ListSpec = ListSpec {
+        filters: &["role", "active"],
+        sorts: &[("name", "name"), ("created_at", "created_at")],
+        default_sort: "created_at",
+        default_desc: true,
+    };
+
+    fn raw(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults() {
+        let p = ListParams::parse(&[], &SPEC).unwrap();
+        assert_eq!(
+            (p.sort, p.desc, p.limit),
+            ("created_at", true, DEFAULT_LIMIT)
+        );
+        assert_eq!(p.order_by(), "created_at DESC, id DESC");
+        assert!(p.keyset_condition(1, 2).is_none());
+    }
+
+    #[test]
+    fn unknown_filters_and_bad_values_are_all_reported() {
+        let err = ListParams::parse(
+            &raw(&[
+                ("colour", "red"),
+                ("limit", "0"),
+                ("sort", "password_hash"),
+                ("order", "up"),
+            ]),
+            &SPEC,
+        )
+        .unwrap_err();
+        let fields: Vec<_> = err
+            .field_errors()
+            .iter()
+            .map(|e| e.field.as_str())
+            .collect();
+        assert_eq!(fields, ["colour", "limit", "sort", "order"]);
+    }
+
+    #[test]
+    fn limit_bounds() {
+        assert!(ListParams::parse(&raw(&[("limit", "200")]), &SPEC).is_ok());
+        assert!(ListParams::parse(&raw(&[("limit", "201")]), &SPEC).is_err());
+        assert!(ListParams::parse(&raw(&[("limit", "-1")]), &SPEC).is_err());
+        assert!(ListParams::parse(&raw(&[("limit", "ten")]), &SPEC).is_err());
+    }
+
+    #[test]
+    fn cursor_round_trips_and_is_tied_to_its_sort() {
+        let p = ListParams::parse(
+            &raw(&[("limit", "2"), ("sort", "name"), ("order", "asc")]),
+            &SPEC,
+        )
+        .unwrap();
+        let page = p.page(vec!["a", "b", "c"], |s| (s.to_string(), format!("id-{s}")));
+        assert_eq!(page.items, ["a", "b"]);
+        let cursor = page.next_cursor.unwrap();
+        let next = ListParams::parse(
+            &raw(&[("sort", "name"), ("order", "asc"), ("cursor", &cursor)]),
+            &SPEC,
+        )
+        .unwrap();
+        assert_eq!(
+            next.after,
+            Some(Cursor {
+                value: "b".into(),
+                id: "id-b".into()
+            })
+        );
+        assert_eq!(
+            next.keyset_condition(1, 2).unwrap(),
+            "(name > ?1 OR (name = ?1 AND id > ?2))"
+        );
+        // The same cursor with another sort or direction would skip or repeat rows: refused.
+        assert!(ListParams::parse(&raw(&[("cursor", &cursor)]), &SPEC).is_err());
+        assert!(ListParams::parse(&raw(&[("sort", "name"), ("cursor", &cursor)]), &SPEC).is_err());
+        assert!(ListParams::parse(&raw(&[("cursor", "garbage!")]), &SPEC).is_err());
+    }
+
+    #[test]
+    fn last_page_has_no_cursor() {
+        let p = ListParams::parse(&raw(&[("limit", "3")]), &SPEC).unwrap();
+        let page = p.page(vec![1, 2, 3], |n| (n.to_string(), n.to_string()));
+        assert_eq!(page.items.len(), 3);
+        assert!(page.next_cursor.is_none());
+    }
+}

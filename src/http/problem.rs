@@ -1,0 +1,107 @@
+//! The one place errors become HTTP: `AppError` → RFC 9457 problem+json, plus the mapping
+//! of actix's own extractor failures and bare error responses (404, 405) into the same shape.
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::ServiceResponse;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::ErrorHandlerResponse;
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use serde::Serialize;
+
+use crate::error::{AppError, FieldError};
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'a str,
+    status: u16,
+    detail: String,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    errors: &'a [FieldError],
+}
+
+pub fn problem_body(err: &AppError) -> String {
+    let problem = Problem {
+        kind: format!("urn:rapport:problem:{}", err.slug()),
+        title: err.title(),
+        status: err.status_code(),
+        detail: err.detail(),
+        errors: err.field_errors(),
+    };
+    serde_json::to_string(&problem).unwrap_or_default()
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(AppError::status_code(self))
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn error_response(&self) -> HttpResponse<BoxBody> {
+        log(self);
+        let mut res = HttpResponse::build(ResponseError::status_code(self));
+        res.insert_header((header::CONTENT_TYPE, PROBLEM_JSON))
+            .insert_header((header::CACHE_CONTROL, "no-store"));
+        match self {
+            AppError::RateLimited { retry_after_secs } => {
+                res.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            AppError::Unauthorized | AppError::InvalidCredentials => {
+                res.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"rapport\""));
+            }
+            _ => {}
+        }
+        res.body(problem_body(self))
+    }
+}
+
+/// 5xx are bugs: log the cause. Client errors are routine and logged by the access log.
+pub fn log(err: &AppError) {
+    if err.status_code() >= 500 {
+        tracing::error!(error = %err, "request failed");
+    }
+}
+
+/// `?limit=abc` and friends: actix's query deserialisation failed.
+pub fn query_error(err: actix_web::error::QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
+    AppError::BadRequest(format!("Malformed query string: {err}")).into()
+}
+
+/// A path segment that does not parse names no resource.
+pub fn path_error(_: actix_web::error::PathError, _: &HttpRequest) -> actix_web::Error {
+    AppError::NotFound.into()
+}
+
+/// Rewrites error responses that have no body of their own (the router's 404 and 405,
+/// actix's 413 before a handler ran) into problem+json for API paths.
+pub fn bare_error_to_problem<B: MessageBody + 'static>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let already_shaped = res.headers().contains_key(header::CONTENT_TYPE);
+    if already_shaped {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let err = match res.status() {
+        StatusCode::NOT_FOUND => AppError::NotFound,
+        StatusCode::METHOD_NOT_ALLOWED => AppError::MethodNotAllowed,
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge { limit: 0 },
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::UnsupportedMediaType {
+            expected: "application/json",
+        },
+        s if s.is_client_error() => {
+            AppError::BadRequest(s.canonical_reason().unwrap_or("Bad request").to_owned())
+        }
+        _ => AppError::internal(format!("bare {} response", res.status())),
+    };
+    let (req, mut res) = res.into_parts();
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    let res = res.set_body(problem_body(&err)).map_into_boxed_body();
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, res).map_into_right_body(),
+    ))
+}

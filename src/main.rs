@@ -1,0 +1,54 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use rapport::cli::{self, Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli.log);
+    let result = match cli.command {
+        Command::Serve(args) => match args.into_config(cli.db, cli.bcrypt_cost) {
+            Ok(config) => serve(config),
+            Err(e) => Err(e),
+        },
+        Command::Migrate => cli::migrate(&cli.db).map(|()| ExitCode::SUCCESS),
+        Command::User(command) => {
+            cli::user(&cli.db, cli.bcrypt_cost, command).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Backup { dest, force } => {
+            cli::backup(&cli.db, &dest, force).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Check => cli::check(&cli.db),
+    };
+    result.unwrap_or_else(|message| {
+        eprintln!("rapport: {message}");
+        ExitCode::FAILURE
+    })
+}
+
+fn serve(config: rapport::config::ServeConfig) -> Result<ExitCode, String> {
+    actix_web::rt::System::new().block_on(async move {
+        let running = rapport::app::start(config)
+            .await
+            .map_err(|e| e.to_string())?;
+        println!("Rapport is listening on {}", running.base_url);
+        if let Some(link) = running.setup_link() {
+            println!();
+            println!("No users yet. Open this link within 30 minutes to create the first admin:");
+            println!();
+            println!("    {link}");
+            println!();
+        }
+        running.server.await.map_err(|e| e.to_string())?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

@@ -1,0 +1,71 @@
+//! One-shot messages shown on the next page after a redirect. The cookie carries a code,
+//! never text, so nobody can make the app display words of their choosing.
+
+use actix_web::HttpRequest;
+use actix_web::cookie::{Cookie, SameSite};
+
+const COOKIE: &str = "rapport_flash";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flash {
+    SignedOut,
+    PasswordChanged,
+    TokenRevoked,
+    Welcome,
+    SessionEnded,
+}
+
+impl Flash {
+    const ALL: [Flash; 5] = [
+        Flash::SignedOut,
+        Flash::PasswordChanged,
+        Flash::TokenRevoked,
+        Flash::Welcome,
+        Flash::SessionEnded,
+    ];
+
+    fn code(self) -> &'static str {
+        match self {
+            Flash::SignedOut => "signed-out",
+            Flash::PasswordChanged => "password-changed",
+            Flash::TokenRevoked => "token-revoked",
+            Flash::Welcome => "welcome",
+            Flash::SessionEnded => "session-ended",
+        }
+    }
+
+    pub fn message(self) -> &'static str {
+        match self {
+            Flash::SignedOut => "You are signed out.",
+            Flash::PasswordChanged => {
+                "Password changed. Every other device you were signed in on has been signed out."
+            }
+            Flash::TokenRevoked => "The token is revoked; integrations using it stop working now.",
+            Flash::Welcome => "Welcome to Rapport. Your admin account is ready.",
+            Flash::SessionEnded => "Your session has ended. Please sign in again.",
+        }
+    }
+
+    pub fn cookie(self) -> Cookie<'static> {
+        Cookie::build(COOKIE, self.code())
+            .path("/")
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .finish()
+    }
+
+    pub fn from_request(req: &HttpRequest) -> Option<Flash> {
+        let code = req.cookie(COOKIE)?;
+        Flash::ALL.into_iter().find(|f| f.code() == code.value())
+    }
+
+    pub fn clear() -> Cookie<'static> {
+        let mut c = Cookie::build(COOKIE, "").path("/").finish();
+        c.make_removal();
+        c
+    }
+
+    pub fn present(req: &HttpRequest) -> bool {
+        req.cookie(COOKIE).is_some()
+    }
+}
