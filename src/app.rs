@@ -6,7 +6,7 @@ use actix_web::middleware::{Compress, ErrorHandlers, from_fn};
 use actix_web::{App, HttpResponse, HttpServer, web};
 
 use crate::auth::jwt::Keys;
-use crate::auth::rate_limit::{LoginLimiter, LoginLimits};
+use crate::auth::rate_limit::LoginLimiter;
 use crate::config::ServeConfig;
 use crate::db::{Db, DbOptions, OpenError};
 use crate::domain::{settings, users};
@@ -70,7 +70,7 @@ pub async fn start(mut config: ServeConfig) -> Result<Running, StartError> {
         cookies: CookieSettings {
             secure: config.https(),
         },
-        limiter: LoginLimiter::new(LoginLimits::default()),
+        limiter: LoginLimiter::new(config.login_limits),
         setup: SetupGate::closed(),
         config: config.clone(),
     });

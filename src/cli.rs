@@ -142,9 +142,8 @@ impl ServeArgs {
             _ => None,
         };
         let base_url = self.base_url.unwrap_or_default();
-        if !base_url.is_empty()
-            && !(base_url.starts_with("http://") || base_url.starts_with("https://"))
-        {
+        let absolute = base_url.starts_with("http://") || base_url.starts_with("https://");
+        if !base_url.is_empty() && !absolute {
             return Err(format!(
                 "--base-url must start with http:// or https:// (got {base_url})"
             ));
@@ -164,6 +163,7 @@ impl ServeArgs {
             db_readers: self.db_readers as usize,
             workers,
             max_body_bytes: self.max_body,
+            login_limits: Default::default(),
         })
     }
 }

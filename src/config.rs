@@ -4,6 +4,8 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::auth::rate_limit::LoginLimits;
+
 /// The signing key from `RAPPORT_SECRET`. `Debug` never prints it.
 #[derive(Clone)]
 pub struct Secret(Vec<u8>);
@@ -47,6 +49,9 @@ pub struct ServeConfig {
     pub db_readers: usize,
     pub workers: usize,
     pub max_body_bytes: usize,
+    /// Sign-in throttling; not a flag (the defaults are the policy), tests tighten or
+    /// loosen it.
+    pub login_limits: LoginLimits,
 }
 
 impl ServeConfig {
@@ -67,6 +72,7 @@ impl ServeConfig {
             db_readers: 2,
             workers: 2,
             max_body_bytes: 1024 * 1024,
+            login_limits: LoginLimits::default(),
         }
     }
 }

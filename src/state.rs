@@ -139,22 +139,50 @@ impl SetupGate {
 
     /// Opens the gate with a fresh token and returns it.
     pub fn open(&self) -> String {
+        self.open_until(Instant::now() + SETUP_LINK_TTL)
+    }
+
+    fn open_until(&self, until: Instant) -> String {
         let token = tokens::generate_secret()
             .trim_start_matches(tokens::PREFIX)
             .to_owned();
         let digest = hex::encode(tokens::digest(&token));
-        *self.inner.lock().unwrap_or_else(|p| p.into_inner()) =
-            Some((digest, Instant::now() + SETUP_LINK_TTL));
+        *self.inner.lock().unwrap_or_else(|p| p.into_inner()) = Some((digest, until));
         token
     }
 
     pub fn is_valid(&self, token: &str) -> bool {
+        self.is_valid_at(token, Instant::now())
+    }
+
+    fn is_valid_at(&self, token: &str, now: Instant) -> bool {
         let digest = hex::encode(tokens::digest(token));
         let guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        matches!(&*guard, Some((d, until)) if *d == digest && Instant::now() < *until)
+        matches!(&*guard, Some((d, until)) if *d == digest && now < *until)
     }
 
     pub fn close(&self) {
         *self.inner.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn setup_link_is_single_use_and_expires_after_30_minutes() {
+        let gate = SetupGate::closed();
+        assert!(!gate.is_valid(""));
+        let token = gate.open();
+        assert!(gate.is_valid(&token));
+        assert!(!gate.is_valid("guess"));
+        let later = Instant::now() + SETUP_LINK_TTL + Duration::from_secs(1);
+        assert!(!gate.is_valid_at(&token, later));
+        gate.close();
+        assert!(!gate.is_valid(&token));
+        let fresh = gate.open();
+        assert_ne!(fresh, token, "a new link replaces the old one");
+        assert!(!gate.is_valid(&token));
     }
 }

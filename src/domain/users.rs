@@ -164,14 +164,11 @@ pub fn list(conn: &Connection, params: &ListParams) -> AppResult<Page<User>> {
         args.push(after.id.clone().into());
         clauses.extend(params.keyset_condition(1, 2));
     }
-    if let Some(role) = params.filter("role") {
-        match v.check(parse_role(role)) {
-            Some(role) => {
-                args.push(role.as_str().to_owned().into());
-                clauses.push(format!("role = ?{}", args.len()));
-            }
-            None => {}
-        }
+    if let Some(raw) = params.filter("role")
+        && let Some(role) = v.check(parse_role(raw))
+    {
+        args.push(role.as_str().to_owned().into());
+        clauses.push(format!("role = ?{}", args.len()));
     }
     if let Some(active) = params.filter("active") {
         match active {

@@ -47,7 +47,13 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
     }
 }
 
+/// Parses a request body, which is always a JSON object (serde would otherwise accept an
+/// array for a struct, field by position).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|b| *b != b'{') {
+        return Err(AppError::invalid("body", "must be a JSON object"));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|err| {
         let path = err.path().to_string();
@@ -148,7 +154,8 @@ mod tests {
         assert!(!err.field_errors()[0].message.contains("line"));
         let err = parse_json::<Body>(br#"{"name":"a","age":1,"admin":true}"#).unwrap_err();
         assert!(err.field_errors()[0].message.contains("unknown field"));
-        let err = parse_json::<Body>(b"[1,2]").unwrap_err();
+        let err = parse_json::<Body>(br#"["a", 1]"#).unwrap_err();
         assert_eq!(err.status_code(), 422);
+        assert_eq!(err.field_errors()[0].field, "body");
     }
 }

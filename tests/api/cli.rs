@@ -1,0 +1,147 @@
+use crate::helpers::{PASSWORD, spawn_app};
+
+#[actix_web::test]
+async fn user_create_from_stdin_or_generated() {
+    let app = spawn_app().await;
+    let out = app.cli(
+        &[
+            "user",
+            "create",
+            "--email",
+            "boss@example.com",
+            "--name",
+            "The Boss",
+            "--role",
+            "manager",
+            "--password-stdin",
+        ],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    app.login("boss@example.com", PASSWORD).await;
+
+    let out = app.cli(
+        &[
+            "user",
+            "create",
+            "--email",
+            "gen@example.com",
+            "--name",
+            "Gen",
+            "--role",
+            "support",
+        ],
+        None,
+    );
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let password = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Password (shown once): "))
+        .unwrap();
+    app.login("gen@example.com", password.trim()).await;
+
+    // Invalid input is explained, and nothing is written.
+    let out = app.cli(
+        &[
+            "user", "create", "--email", "nope", "--name", " ", "--role", "sales",
+        ],
+        None,
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("email") && stderr.contains("name"),
+        "{stderr}"
+    );
+    let out = app.cli(
+        &[
+            "user",
+            "create",
+            "--email",
+            "x@example.com",
+            "--name",
+            "X",
+            "--role",
+            "root",
+        ],
+        None,
+    );
+    assert!(!out.status.success());
+    let out = app.cli(
+        &["user", "reset-password", "--email", "ghost@example.com"],
+        None,
+    );
+    assert!(!out.status.success());
+}
+
+#[actix_web::test]
+async fn check_migrate_and_backup_commands() {
+    let app = spawn_app().await;
+    app.bootstrap_admin().await;
+    let out = app.cli(&["migrate"], None);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("schema version"));
+    let out = app.cli(&["check"], None);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("integrity: ok"));
+
+    let dest = app.db_path.with_file_name("copy.db");
+    let dest = dest.to_str().unwrap();
+    assert!(app.cli(&["backup", dest], None).status.success());
+    let again = app.cli(&["backup", dest], None);
+    assert!(!again.status.success(), "refuses to overwrite");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
+    assert!(app.cli(&["backup", dest, "--force"], None).status.success());
+
+    let missing = app.db_path.with_file_name("missing.db");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rapport"))
+        .args(["check", "--db", missing.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(!missing.exists(), "check never creates a database");
+}
+
+#[actix_web::test]
+async fn help_lists_every_command_and_env_var() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rapport"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    for word in ["serve", "migrate", "user", "backup", "check", "RAPPORT_DB"] {
+        assert!(help.contains(word), "{word} in --help");
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rapport"))
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    for var in [
+        "RAPPORT_BIND",
+        "RAPPORT_BASE_URL",
+        "RAPPORT_TOKEN_TTL",
+        "RAPPORT_TRUSTED_PROXY",
+        "RAPPORT_BCRYPT_COST",
+    ] {
+        assert!(help.contains(var), "{var} in serve --help");
+    }
+}
+
+#[actix_web::test]
+async fn a_short_secret_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rapport"))
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("RAPPORT_DB", dir.path().join("r.db"))
+        .env("RAPPORT_SECRET", "too-short")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 32 bytes"));
+}

@@ -1,0 +1,267 @@
+//! Starting the app and talking to it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use rapport::auth::rate_limit::LoginLimits;
+use rapport::config::{Secret, ServeConfig};
+use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+/// The signing key every test server uses, so tests can forge tokens with it.
+pub const SECRET: &str = "integration-test-secret-of-at-least-32-bytes";
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct TestApp {
+    pub base: String,
+    pub db_path: PathBuf,
+    pub setup_token: Option<String>,
+    pub client: Client,
+    _dir: TempDir,
+}
+
+pub struct Options {
+    pub limits: LoginLimits,
+    pub trusted_proxy: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            // Generous limits so tests that sign in many times are not throttled; the rate
+            // limit tests set their own.
+            limits: LoginLimits {
+                burst: 10_000,
+                ..LoginLimits::default()
+            },
+            trusted_proxy: false,
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Options::default()).await
+}
+
+pub async fn spawn_app_with(options: Options) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db_path = dir.path().join("rapport.db");
+    let mut config = ServeConfig::for_tests(db_path.clone());
+    config.secret = Some(Secret::parse(SECRET).unwrap());
+    config.login_limits = options.limits;
+    config.max_body_bytes = 64 * 1024;
+    if options.trusted_proxy {
+        config.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    }
+    let running = rapport::app::start(config).await.expect("server starts");
+    let base = format!("http://{}", running.addr);
+    let setup_token = running.setup_token.clone();
+    actix_web::rt::spawn(running.server);
+    TestApp {
+        base,
+        db_path,
+        setup_token,
+        client: client(),
+        _dir: dir,
+    }
+}
+
+/// A client that does not follow redirects, so tests see the 303s.
+pub fn client() -> Client {
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+/// A client with a cookie jar, like a browser.
+pub fn browser() -> Client {
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+/// A signed-in user.
+pub struct Login {
+    pub id: String,
+    pub email: String,
+    pub token: String,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let rb = self.client.request(method, self.url(path));
+        match token {
+            Some(t) => rb.bearer_auth(t),
+            None => rb,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.request(Method::GET, path, Some(token))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Response {
+        self.request(Method::POST, path, Some(token))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Response {
+        self.request(Method::PATCH, path, Some(token))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn login_response(&self, email: &str, password: &str) -> Response {
+        self.client
+            .post(self.url("/api/v1/auth/login"))
+            .json(&json!({ "email": email, "password": password }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Login {
+        let res = self.login_response(email, password).await;
+        assert_eq!(res.status(), StatusCode::OK, "login as {email}");
+        let body: Value = res.json().await.unwrap();
+        Login {
+            id: body["user"]["id"].as_str().unwrap().to_owned(),
+            email: email.to_owned(),
+            token: body["token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// Creates the first admin through the setup link, the way a new install does.
+    pub async fn bootstrap_admin(&self) -> Login {
+        let browser = browser();
+        let token = self
+            .setup_token
+            .clone()
+            .expect("a fresh database has a setup link");
+        let page = browser
+            .get(self.url(&format!("/setup?token={token}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        let csrf = csrf_from(&page.text().await.unwrap());
+        let res = browser
+            .post(self.url("/setup"))
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("token", token.as_str()),
+                ("name", "Ada Admin"),
+                ("email", "admin@example.com"),
+                ("password", PASSWORD),
+                ("confirm", PASSWORD),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            res.status(),
+            StatusCode::SEE_OTHER,
+            "setup creates the admin"
+        );
+        self.login("admin@example.com", PASSWORD).await
+    }
+
+    /// Creates a user with `role` through the admin API and signs them in.
+    pub async fn user(&self, admin: &Login, role: &str) -> Login {
+        let email = format!("{role}-{}@example.com", uuid::Uuid::now_v7().simple());
+        let res = self
+            .post(
+                "/api/v1/users",
+                &admin.token,
+                json!({ "email": email, "name": format!("A {role}"), "role": role, "password": PASSWORD }),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        self.login(&email, PASSWORD).await
+    }
+
+    /// Runs the real `rapport` binary against this app's database.
+    pub fn cli(&self, args: &[&str], stdin: Option<&str>) -> std::process::Output {
+        use std::io::Write;
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_rapport"));
+        cmd.args(args)
+            .env("RAPPORT_DB", &self.db_path)
+            .env("RAPPORT_BCRYPT_COST", "4")
+            .env("RAPPORT_LOG", "warn")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().expect("rapport binary runs");
+        if let Some(input) = stdin {
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(input.as_bytes())
+                .unwrap();
+        } else {
+            drop(child.stdin.take());
+        }
+        child.wait_with_output().unwrap()
+    }
+}
+
+/// The CSRF token of the first form on a page.
+pub fn csrf_from(html: &str) -> String {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker).expect("page has a CSRF field") + marker.len();
+    let end = html[start..].find('"').unwrap();
+    html[start..start + end].to_owned()
+}
+
+/// Asserts a problem+json answer with `status` and returns its body.
+pub async fn assert_problem(res: Response, status: u16) -> Value {
+    assert_eq!(res.status().as_u16(), status, "status of {}", res.url());
+    let content_type = res
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    assert_eq!(content_type, "application/problem+json");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["status"], status);
+    assert!(
+        body["type"]
+            .as_str()
+            .unwrap()
+            .starts_with("urn:rapport:problem:")
+    );
+    assert!(!body["title"].as_str().unwrap().is_empty());
+    assert!(!body["detail"].as_str().unwrap().is_empty());
+    body
+}
+
+/// The fields named in a 422's `errors`.
+pub fn error_fields(body: &Value) -> Vec<String> {
+    body["errors"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| e["field"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,12 @@
+//! Integration tests: each starts the real server on port 0 with a fresh database file and
+//! speaks HTTP to it.
+
+mod helpers;
+
+mod auth;
+mod cli;
+mod concurrency;
+mod problems;
+mod tokens;
+mod users;
+mod web;

@@ -1,0 +1,269 @@
+//! Bad input gets a clear problem+json, never a 5xx.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::helpers::{assert_problem, spawn_app};
+
+#[actix_web::test]
+async fn malformed_requests_get_problem_json() {
+    let app = spawn_app().await;
+    let admin = app.bootstrap_admin().await;
+    let t = Some(admin.token.as_str());
+    let send = |method: Method, path: &str, content_type: &str, body: Vec<u8>| {
+        app.request(method, path, t)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+
+    let body = assert_problem(
+        send(
+            Method::POST,
+            "/api/v1/tokens",
+            "application/json",
+            b"{\"name\":".to_vec(),
+        )
+        .await
+        .unwrap(),
+        400,
+    )
+    .await;
+    assert!(body["detail"].as_str().unwrap().contains("not valid JSON"));
+    assert_problem(
+        send(
+            Method::POST,
+            "/api/v1/tokens",
+            "application/json",
+            Vec::new(),
+        )
+        .await
+        .unwrap(),
+        400,
+    )
+    .await;
+    assert_problem(
+        send(
+            Method::POST,
+            "/api/v1/tokens",
+            "text/plain",
+            b"{\"name\":\"x\"}".to_vec(),
+        )
+        .await
+        .unwrap(),
+        415,
+    )
+    .await;
+    assert_problem(
+        send(
+            Method::POST,
+            "/api/v1/tokens",
+            "application/x-www-form-urlencoded",
+            b"name=x".to_vec(),
+        )
+        .await
+        .unwrap(),
+        415,
+    )
+    .await;
+    let huge = format!("{{\"name\":\"{}\"}}", "x".repeat(100 * 1024));
+    assert_problem(
+        send(
+            Method::POST,
+            "/api/v1/tokens",
+            "application/json",
+            huge.into_bytes(),
+        )
+        .await
+        .unwrap(),
+        413,
+    )
+    .await;
+    let body = assert_problem(
+        send(
+            Method::POST,
+            "/api/v1/tokens",
+            "application/json",
+            b"{\"name\":42}".to_vec(),
+        )
+        .await
+        .unwrap(),
+        422,
+    )
+    .await;
+    assert_eq!(body["errors"][0]["field"], "name");
+    let body = assert_problem(
+        send(
+            Method::POST,
+            "/api/v1/tokens",
+            "application/json",
+            b"{\"name\":\"x\",\"admin\":true}".to_vec(),
+        )
+        .await
+        .unwrap(),
+        422,
+    )
+    .await;
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown field")
+    );
+    assert_problem(
+        send(
+            Method::POST,
+            "/api/v1/tokens",
+            "application/json",
+            b"[\"x\"]".to_vec(),
+        )
+        .await
+        .unwrap(),
+        422,
+    )
+    .await;
+    assert_problem(
+        send(
+            Method::POST,
+            "/api/v1/auth/login",
+            "application/json",
+            b"{\"email\":null}".to_vec(),
+        )
+        .await
+        .unwrap(),
+        422,
+    )
+    .await;
+    // `application/merge-patch+json` and charset parameters are still JSON.
+    let res = send(
+        Method::POST,
+        "/api/v1/tokens",
+        "application/json; charset=utf-8",
+        b"{\"name\":\"ok\"}".to_vec(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+
+    assert_problem(app.get("/api/v1/users?limit=abc", &admin.token).await, 422).await;
+    assert_problem(app.get("/api/v1/no-such-thing", &admin.token).await, 404).await;
+    assert_problem(
+        app.request(Method::DELETE, "/api/v1/users", t)
+            .send()
+            .await
+            .unwrap(),
+        405,
+    )
+    .await;
+    assert_problem(
+        app.request(Method::GET, "/api/v1/auth/login", None)
+            .send()
+            .await
+            .unwrap(),
+        405,
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn hostile_strings_are_data() {
+    let app = spawn_app().await;
+    let admin = app.bootstrap_admin().await;
+    let name = "Robert'); DROP TABLE users;-- <script>alert(1)</script> =HYPERLINK(\"x\")";
+    let res = app
+        .post(
+            "/api/v1/users",
+            &admin.token,
+            json!({"email": "bobby@example.com", "name": name, "role": "support"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let list: serde_json::Value = app
+        .get("/api/v1/users?q=DROP", &admin.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["items"][0]["name"], name);
+    assert_problem(
+        app.get("/api/v1/users/'%20OR%201=1--", &admin.token).await,
+        404,
+    )
+    .await;
+    assert_problem(
+        app.get("/api/v1/users/..%2F..%2Fetc%2Fpasswd", &admin.token)
+            .await,
+        404,
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn every_response_carries_the_security_headers() {
+    let app = spawn_app().await;
+    for path in [
+        "/healthz",
+        "/login",
+        "/api/v1/auth/me",
+        "/nowhere",
+        "/assets/app.css",
+    ] {
+        let res = app.client.get(app.url(path)).send().await.unwrap();
+        let h = res.headers();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        for directive in [
+            "script-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "frame-ancestors 'none'",
+        ] {
+            assert!(csp.contains(directive), "{path}: {directive}");
+        }
+        assert!(!csp.contains("unsafe-inline"));
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert!(h.contains_key("referrer-policy"), "{path}");
+        assert!(h.contains_key("x-request-id"), "{path}");
+        assert!(
+            !h.contains_key("strict-transport-security"),
+            "no HSTS over http"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn healthz_and_openapi() {
+    let app = spawn_app().await;
+    let res = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let doc: serde_json::Value = app
+        .client
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let documented = [
+        ("/healthz", "get"),
+        ("/api/v1/auth/login", "post"),
+        ("/api/v1/auth/logout", "post"),
+        ("/api/v1/auth/me", "get"),
+        ("/api/v1/auth/password", "post"),
+        ("/api/v1/users", "get"),
+        ("/api/v1/users", "post"),
+        ("/api/v1/users/{id}", "get"),
+        ("/api/v1/users/{id}", "patch"),
+        ("/api/v1/users/{id}/reset-password", "post"),
+        ("/api/v1/tokens", "get"),
+        ("/api/v1/tokens", "post"),
+        ("/api/v1/tokens/{id}", "delete"),
+    ];
+    for (path, method) in documented {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} documented"
+        );
+    }
+}
