@@ -92,8 +92,14 @@ pub async fn login_page(
     req: HttpRequest,
     state: web::Data<AppState>,
     query: web::Query<LoginQuery>,
+    signed_in: Option<Viewer>,
 ) -> HttpResponse {
     let next = safe_next(query.next.as_deref());
+    if signed_in.is_some() {
+        return HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, next))
+            .finish();
+    }
     anonymous_page(&req, &state, StatusCode::OK, "Sign in", |token| {
         login_form(token, "", &next, None)
     })

@@ -411,6 +411,7 @@ async fn failures_lock_only_the_account_and_address_pair() {
             ..LoginLimits::default()
         },
         trusted_proxy: true,
+        ..Options::default()
     })
     .await;
     app.bootstrap_admin().await;

@@ -24,6 +24,7 @@ pub struct TestApp {
 pub struct Options {
     pub limits: LoginLimits,
     pub trusted_proxy: bool,
+    pub base_url: String,
 }
 
 impl Default for Options {
@@ -36,6 +37,7 @@ impl Default for Options {
                 ..LoginLimits::default()
             },
             trusted_proxy: false,
+            base_url: String::new(),
         }
     }
 }
@@ -51,6 +53,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     config.secret = Some(Secret::parse(SECRET).unwrap());
     config.login_limits = options.limits;
     config.max_body_bytes = 64 * 1024;
+    config.base_url = options.base_url;
     if options.trusted_proxy {
         config.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
     }

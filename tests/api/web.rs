@@ -2,7 +2,7 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{PASSWORD, browser, csrf_from, spawn_app};
+use crate::helpers::{Options, PASSWORD, browser, csrf_from, spawn_app, spawn_app_with};
 
 #[actix_web::test]
 async fn sign_in_sign_out_round_trip() {
@@ -334,4 +334,79 @@ async fn assets_are_cached_by_content_hash() {
             .status(),
         StatusCode::NOT_FOUND
     );
+}
+
+#[actix_web::test]
+async fn behind_https_cookies_are_host_prefixed_and_hsts_is_sent() {
+    let app = spawn_app_with(Options {
+        base_url: "https://crm.example.com".into(),
+        ..Options::default()
+    })
+    .await;
+    app.bootstrap_admin().await;
+    let res = app.client.get(app.url("/login")).send().await.unwrap();
+    assert!(
+        res.headers()["strict-transport-security"]
+            .to_str()
+            .unwrap()
+            .contains("max-age=")
+    );
+    let pre = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        pre.starts_with("__Host-rapport_pre=") && pre.contains("Secure") && pre.contains("Path=/"),
+        "{pre}"
+    );
+    let csrf = csrf_from(&res.text().await.unwrap());
+    let cookie_value = pre.split(';').next().unwrap().to_owned();
+    let signed_in = app
+        .client
+        .post(app.url("/login"))
+        .header("Cookie", cookie_value)
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("email", "admin@example.com"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    let session = signed_in.headers()["set-cookie"].to_str().unwrap();
+    assert!(session.starts_with("__Host-rapport_session="), "{session}");
+    for flag in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(session.contains(flag), "{flag} in {session}");
+    }
+    assert!(!session.contains("Domain"));
+}
+
+#[actix_web::test]
+async fn a_signed_in_visitor_skips_the_sign_in_page() {
+    let app = spawn_app().await;
+    app.bootstrap_admin().await;
+    let b = browser();
+    let page = b
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_from(&page);
+    b.post(app.url("/login"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("email", "admin@example.com"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let again = b
+        .get(app.url("/login?next=%2Fprofile"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::SEE_OTHER);
+    assert_eq!(again.headers()["location"], "/profile");
 }
