@@ -6,7 +6,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    Options, PASSWORD, SECRET, assert_problem, browser, csrf_from, spawn_app, spawn_app_with,
+    Options, PASSWORD, SECRET, assert_problem, browser, csrf_from, page_text, spawn_app,
+    spawn_app_with,
 };
 
 #[actix_web::test]
@@ -41,14 +42,7 @@ async fn setup_link_creates_the_first_admin_once() {
         .await
         .unwrap();
     assert_eq!(page.status(), StatusCode::NOT_FOUND);
-    let login_page = b
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let login_page = page_text(&b, &app.url("/login")).await;
     let csrf = csrf_from(&login_page);
     let replay = b
         .post(app.url("/setup"))
@@ -442,35 +436,8 @@ async fn failures_lock_only_the_account_and_address_pair() {
 async fn cookie_requests_need_a_csrf_token() {
     let app = spawn_app().await;
     app.bootstrap_admin().await;
-    let b = browser();
-    let page = b
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = csrf_from(&page);
-    let res = b
-        .post(app.url("/login"))
-        .form(&[
-            ("csrf_token", csrf.as_str()),
-            ("email", "admin@example.com"),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let home = b
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (b, csrf) = app.browser_sign_in("admin@example.com", PASSWORD).await;
+    let home = page_text(&b, &app.url("/")).await;
     let session_csrf = csrf_from(&home);
 
     // A safe request with the cookie alone is fine.

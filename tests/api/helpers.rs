@@ -268,3 +268,29 @@ pub fn error_fields(body: &Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// The body of a GET, as a browser would load it.
+pub async fn page_text(client: &Client, url: &str) -> String {
+    client.get(url).send().await.unwrap().text().await.unwrap()
+}
+
+impl TestApp {
+    /// A browser signed in through the sign-in form. Also returns the CSRF token of the
+    /// sign-in page, bound to the pre-session cookie.
+    pub async fn browser_sign_in(&self, email: &str, password: &str) -> (Client, String) {
+        let b = browser();
+        let csrf = csrf_from(&page_text(&b, &self.url("/login")).await);
+        let res = b
+            .post(self.url("/login"))
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("email", email),
+                ("password", password),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "signed in as {email}");
+        (b, csrf)
+    }
+}

@@ -2,7 +2,7 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{Options, PASSWORD, browser, csrf_from, spawn_app, spawn_app_with};
+use crate::helpers::{Options, PASSWORD, browser, csrf_from, page_text, spawn_app, spawn_app_with};
 
 #[actix_web::test]
 async fn sign_in_sign_out_round_trip() {
@@ -14,14 +14,7 @@ async fn sign_in_sign_out_round_trip() {
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(res.headers()["location"], "/login?next=%2Fprofile");
 
-    let page = b
-        .get(app.url("/login?next=%2Fprofile"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&b, &app.url("/login?next=%2Fprofile")).await;
     let csrf = csrf_from(&page);
     let wrong = b
         .post(app.url("/login"))
@@ -61,14 +54,7 @@ async fn sign_in_sign_out_round_trip() {
         "{cookie}"
     );
 
-    let profile = b
-        .get(app.url("/profile"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let profile = page_text(&b, &app.url("/profile")).await;
     assert!(profile.contains("Ada Admin"));
     let session_csrf = csrf_from(&profile);
 
@@ -91,14 +77,7 @@ async fn sign_in_sign_out_round_trip() {
         .await
         .unwrap();
     assert_eq!(out.status(), StatusCode::SEE_OTHER);
-    let login = b
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let login = page_text(&b, &app.url("/login")).await;
     assert!(login.contains("You are signed out."));
     assert_eq!(
         b.get(app.url("/api/v1/auth/me"))
@@ -115,14 +94,7 @@ async fn sign_in_never_redirects_off_site() {
     let app = spawn_app().await;
     app.bootstrap_admin().await;
     let b = browser();
-    let page = b
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&b, &app.url("/login")).await;
     let csrf = csrf_from(&page);
     let res = b
         .post(app.url("/login"))
@@ -190,33 +162,8 @@ async fn setup_form_keeps_input_and_explains_errors() {
 async fn profile_changes_password_and_manages_tokens() {
     let app = spawn_app().await;
     let admin = app.bootstrap_admin().await;
-    let b = browser();
-    let page = b
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = csrf_from(&page);
-    b.post(app.url("/login"))
-        .form(&[
-            ("csrf_token", csrf.as_str()),
-            ("email", "admin@example.com"),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let profile = b
-        .get(app.url("/profile"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (b, _) = app.browser_sign_in("admin@example.com", PASSWORD).await;
+    let profile = page_text(&b, &app.url("/profile")).await;
     assert!(profile.contains("You have no API tokens yet."));
     let csrf = csrf_from(&profile);
 
@@ -264,14 +211,7 @@ async fn profile_changes_password_and_manages_tokens() {
         .unwrap();
     assert_eq!(changed.status(), StatusCode::SEE_OTHER);
     // This browser stays signed in; the API session from before is over.
-    let profile = b
-        .get(app.url("/profile"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let profile = page_text(&b, &app.url("/profile")).await;
     assert!(profile.contains("Password changed."));
     assert_eq!(
         app.get("/api/v1/auth/me", &admin.token).await.status(),
@@ -383,25 +323,7 @@ async fn behind_https_cookies_are_host_prefixed_and_hsts_is_sent() {
 async fn a_signed_in_visitor_skips_the_sign_in_page() {
     let app = spawn_app().await;
     app.bootstrap_admin().await;
-    let b = browser();
-    let page = b
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = csrf_from(&page);
-    b.post(app.url("/login"))
-        .form(&[
-            ("csrf_token", csrf.as_str()),
-            ("email", "admin@example.com"),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let (b, _) = app.browser_sign_in("admin@example.com", PASSWORD).await;
     let again = b
         .get(app.url("/login?next=%2Fprofile"))
         .send()
