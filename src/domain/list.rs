@@ -14,8 +14,8 @@ pub const MAX_LIMIT: u32 = 200;
 
 /// What one collection accepts.
 pub struct ListSpec {
-    /// Filter parameter names besides `q`.
-    pub filters: &'static [&'static str],
+    /// Filter parameters besides `q`, each with what it does (shown in the API docs).
+    pub filters: &'static [(&'static str, &'static str)],
     /// `sort` values, each with the SQL column it orders by (a whitelist: only these strings
     /// ever reach SQL).
     pub sorts: &'static [(&'static str, &'static str)],
@@ -41,9 +41,11 @@ pub struct Cursor {
     pub id: String,
 }
 
-#[derive(Debug, Serialize)]
+/// One page of a list.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
     pub next_cursor: Option<String>,
 }
 
@@ -69,7 +71,7 @@ impl ListParams {
                     ),
                 },
                 "cursor" => cursor = Some(value.clone()).filter(|s| !s.is_empty()),
-                k if spec.filters.contains(&k) => {
+                k if spec.filters.iter().any(|(name, _)| *name == k) => {
                     if !value.is_empty() {
                         filters.push((key.clone(), value.clone()));
                     }
@@ -177,7 +179,7 @@ mod tests {
     use super::*;
 
     const SPEC: ListSpec = ListSpec {
-        filters: &["role", "active"],
+        filters: &[("role", "a role"), ("active", "true or false")],
         sorts: &[("name", "name"), ("created_at", "created_at")],
         default_sort: "created_at",
         default_desc: true,

@@ -22,7 +22,7 @@ pub const PREFIX: &str = "rpt_";
 /// turning into writes.
 pub const TOUCH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ApiToken {
     pub id: String,
     pub name: String,
@@ -30,9 +30,10 @@ pub struct ApiToken {
     pub last_used_at: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
+    /// Where the token is used, e.g. "Zapier"; 1–100 characters.
     pub name: String,
 }
 

@@ -14,7 +14,7 @@ use crate::error::{AppError, AppResult, Violations};
 
 pub const NAME_MAX: usize = 100;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct User {
     pub id: String,
     pub email: String,
@@ -48,15 +48,17 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<User> {
 }
 
 /// The body of `POST /users` and of the setup form.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUserInput {
     #[serde(default)]
     pub email: String,
     #[serde(default)]
     pub name: String,
+    /// admin, manager, sales or support.
     #[serde(default)]
     pub role: String,
+    /// 8–64 characters, at most 72 bytes; generated (and returned once) when absent.
     pub password: Option<String>,
 }
 
@@ -99,7 +101,7 @@ fn parse_role(raw: &str) -> Result<Role, crate::error::FieldError> {
 }
 
 /// The body of `PATCH /users/{id}`: only the fields present change.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
     pub email: Option<String>,
@@ -145,7 +147,10 @@ pub fn password_hash(conn: &Connection, user_id: &str) -> AppResult<String> {
 }
 
 pub const LIST: ListSpec = ListSpec {
-    filters: &["role", "active"],
+    filters: &[
+        ("role", "admin, manager, sales or support"),
+        ("active", "true or false"),
+    ],
     sorts: &[
         ("name", "name COLLATE NOCASE"),
         ("email", "email"),

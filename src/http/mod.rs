@@ -11,11 +11,78 @@ pub mod system;
 pub mod tokens;
 pub mod users;
 
-use actix_web::{HttpResponse, web};
+use actix_web::http::Method;
+use actix_web::{FromRequest, Handler, HttpResponse, Responder, Route, web};
 
 use crate::error::{AppError, AppResult};
 
-/// A resource that answers 405 (not the scope's 404) to methods it does not route.
+/// One row of the route table.
+pub struct Endpoint {
+    pub method: Method,
+    /// The full path as actix matches it and OpenAPI names it, e.g. `/api/v1/users/{id}`.
+    pub path: &'static str,
+    route: Route,
+}
+
+fn ep<F, Args>(method: Method, path: &'static str, handler: F) -> Endpoint
+where
+    F: Handler<Args>,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    Endpoint {
+        route: web::route().method(method.clone()).to(handler),
+        method,
+        path,
+    }
+}
+
+/// Every route of the JSON API and the operational endpoints. The OpenAPI document is
+/// checked against this table by the tests, so neither can drift from the other.
+pub fn endpoints() -> Vec<Endpoint> {
+    use Method as M;
+    vec![
+        ep(M::GET, "/healthz", system::healthz),
+        ep(M::GET, "/api/openapi.json", system::openapi_json),
+        ep(M::POST, "/api/v1/auth/login", auth::login),
+        ep(M::POST, "/api/v1/auth/logout", auth::logout),
+        ep(M::GET, "/api/v1/auth/me", auth::me),
+        ep(M::POST, "/api/v1/auth/password", auth::change_password),
+        ep(M::GET, "/api/v1/users", users::list),
+        ep(M::POST, "/api/v1/users", users::create),
+        ep(M::GET, "/api/v1/users/{id}", users::get),
+        ep(M::PATCH, "/api/v1/users/{id}", users::update),
+        ep(
+            M::POST,
+            "/api/v1/users/{id}/reset-password",
+            users::reset_password,
+        ),
+        ep(M::GET, "/api/v1/tokens", tokens::list),
+        ep(M::POST, "/api/v1/tokens", tokens::create),
+        ep(M::DELETE, "/api/v1/tokens/{id}", tokens::revoke),
+    ]
+}
+
+/// Registers the route table: one resource per path, answering 405 to other methods.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    let mut grouped: Vec<(&'static str, Vec<Route>)> = Vec::new();
+    for endpoint in endpoints() {
+        match grouped.iter_mut().find(|(path, _)| *path == endpoint.path) {
+            Some((_, routes)) => routes.push(endpoint.route),
+            None => grouped.push((endpoint.path, vec![endpoint.route])),
+        }
+    }
+    for (path, routes) in grouped {
+        cfg.service(
+            routes
+                .into_iter()
+                .fold(resource(path), |r, route| r.route(route)),
+        );
+    }
+    cfg.service(web::scope("/api").default_service(web::to(api_not_found)));
+}
+
+/// A resource that answers 405 (not 404) to methods it does not route.
 pub fn resource(path: &str) -> actix_web::Resource {
     web::resource(path).default_service(web::to(method_not_allowed))
 }
@@ -26,38 +93,4 @@ async fn method_not_allowed() -> AppResult<HttpResponse> {
 
 async fn api_not_found() -> AppResult<HttpResponse> {
     Err(AppError::NotFound)
-}
-
-/// Every route of the JSON API and the operational endpoints.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/healthz").route(web::get().to(system::healthz)))
-        .service(resource("/api/openapi.json").route(web::get().to(system::openapi_json)))
-        .service(
-            web::scope("/api/v1")
-                .service(resource("/auth/login").route(web::post().to(auth::login)))
-                .service(resource("/auth/logout").route(web::post().to(auth::logout)))
-                .service(resource("/auth/me").route(web::get().to(auth::me)))
-                .service(resource("/auth/password").route(web::post().to(auth::change_password)))
-                .service(
-                    resource("/users")
-                        .route(web::get().to(users::list))
-                        .route(web::post().to(users::create)),
-                )
-                .service(
-                    resource("/users/{id}")
-                        .route(web::get().to(users::get))
-                        .route(web::patch().to(users::update)),
-                )
-                .service(
-                    resource("/users/{id}/reset-password")
-                        .route(web::post().to(users::reset_password)),
-                )
-                .service(
-                    resource("/tokens")
-                        .route(web::get().to(tokens::list))
-                        .route(web::post().to(tokens::create)),
-                )
-                .service(resource("/tokens/{id}").route(web::delete().to(tokens::revoke)))
-                .default_service(web::to(api_not_found)),
-        );
 }

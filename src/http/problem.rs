@@ -13,24 +13,30 @@ use crate::error::{AppError, FieldError};
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
-#[derive(Serialize)]
-struct Problem<'a> {
+/// An RFC 9457 problem. `type` is `urn:rapport:problem:<slug>`; `errors` lists every
+/// failing field of a 422.
+#[derive(Serialize, utoipa::ToSchema, utoipa::ToResponse)]
+#[response(
+    description = "RFC 9457 problem details",
+    content_type = "application/problem+json"
+)]
+pub struct Problem {
     #[serde(rename = "type")]
     kind: String,
-    title: &'a str,
+    title: String,
     status: u16,
     detail: String,
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    errors: &'a [FieldError],
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    errors: Vec<FieldError>,
 }
 
 pub fn problem_body(err: &AppError) -> String {
     let problem = Problem {
         kind: format!("urn:rapport:problem:{}", err.slug()),
-        title: err.title(),
+        title: err.title().to_owned(),
         status: err.status_code(),
         detail: err.detail(),
-        errors: err.field_errors(),
+        errors: err.field_errors().to_vec(),
     };
     serde_json::to_string(&problem).unwrap_or_default()
 }

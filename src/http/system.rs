@@ -5,9 +5,12 @@ use actix_web::{HttpResponse, web};
 
 use crate::error::{AppError, AppResult};
 use crate::http::openapi;
+use crate::http::problem::Problem;
 use crate::state::AppState;
 
 /// 200 when the database answers a query, 503 otherwise.
+#[utoipa::path(get, path = "/healthz", tag = "operations", security(()),
+    responses((status = 200, description = "The database answers"), (status = 503, response = Problem)))]
 pub async fn healthz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
     state
         .db
@@ -22,9 +25,12 @@ pub async fn healthz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
         .json(serde_json::json!({ "status": "ok" })))
 }
 
+/// This document.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "operations", security(()),
+    responses((status = 200, description = "OpenAPI 3.1", content_type = "application/json")))]
 pub async fn openapi_json() -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .content_type("application/json")
-        .body(openapi::document().to_string())
+        .body(openapi::document())
 }
