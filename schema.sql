@@ -57,7 +57,10 @@ CREATE TABLE api_tokens (
 
 CREATE INDEX api_tokens_user ON api_tokens (user_id, created_at);
 
--- Who did what, written in the same transaction as the change it describes.
+-- Who did what, written in the same transaction as the change it describes. Append-only:
+-- the triggers below refuse UPDATE and DELETE, and each entry's `hash` covers the previous
+-- entry's hash and its own content, so `rapport check` detects an edited or removed entry
+-- even if someone drops the triggers with a SQLite shell.
 CREATE TABLE audit_log (
     id          INTEGER PRIMARY KEY,
     at          TEXT NOT NULL,
@@ -66,9 +69,22 @@ CREATE TABLE audit_log (
     entity_type TEXT NOT NULL,
     entity_id   TEXT,
     before      TEXT CHECK (before IS NULL OR json_valid(before)),
-    after       TEXT CHECK (after IS NULL OR json_valid(after))
+    after       TEXT CHECK (after IS NULL OR json_valid(after)),
+    prev_hash   BLOB,
+    hash        BLOB NOT NULL
 ) STRICT;
 
 CREATE INDEX audit_entity ON audit_log (entity_type, entity_id, id);
 CREATE INDEX audit_actor ON audit_log (actor_id, id);
+CREATE INDEX audit_action ON audit_log (action, id);
 CREATE INDEX audit_at ON audit_log (at, id);
+
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN
+    SELECT RAISE(ABORT, 'audit_log is append-only');
+END;
+
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN
+    SELECT RAISE(ABORT, 'audit_log is append-only');
+END;

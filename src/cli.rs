@@ -249,7 +249,7 @@ pub fn check(db: &std::path::Path) -> Result<ExitCode, String> {
     let conn = open_existing(db)?;
     let report = maintenance::check(&conn).map_err(|e| e.to_string())?;
     if report.passed() {
-        println!("integrity: ok\nforeign keys: ok");
+        println!("integrity: ok\nforeign keys: ok\naudit chain: ok");
         return Ok(ExitCode::SUCCESS);
     }
     for line in &report.integrity {
@@ -257,6 +257,9 @@ pub fn check(db: &std::path::Path) -> Result<ExitCode, String> {
     }
     for line in &report.foreign_keys {
         println!("foreign key: {line}");
+    }
+    for line in &report.audit_chain {
+        println!("audit chain: {line}");
     }
     Ok(ExitCode::FAILURE)
 }

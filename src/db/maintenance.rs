@@ -12,11 +12,13 @@ pub struct CheckReport {
     pub integrity: Vec<String>,
     /// `table rowid → parent` for each broken foreign key.
     pub foreign_keys: Vec<String>,
+    /// Broken links of the audit log's hash chain.
+    pub audit_chain: Vec<String>,
 }
 
 impl CheckReport {
     pub fn passed(&self) -> bool {
-        self.integrity.is_empty() && self.foreign_keys.is_empty()
+        self.integrity.is_empty() && self.foreign_keys.is_empty() && self.audit_chain.is_empty()
     }
 }
 
@@ -40,6 +42,14 @@ pub fn check(conn: &Connection) -> rusqlite::Result<CheckReport> {
     })?;
     for row in rows {
         report.foreign_keys.push(row?);
+    }
+    let has_audit: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM sqlite_schema WHERE name = 'audit_log'",
+        [],
+        |r| r.get(0),
+    )?;
+    if has_audit && report.integrity.is_empty() {
+        report.audit_chain = crate::domain::audit::verify_chain(conn)?;
     }
     Ok(report)
 }
@@ -90,6 +100,7 @@ fn write_and_verify(conn: &Connection, tmp: &Path) -> Result<(), BackupError> {
         if !report.passed() {
             let mut problems = report.integrity;
             problems.extend(report.foreign_keys);
+            problems.extend(report.audit_chain);
             return Err(BackupError::Corrupt(problems.join("; ")));
         }
     }

@@ -10,7 +10,10 @@ pub const APPLICATION_ID: i32 = 0x5241_5054;
 const BASELINE: &str = include_str!("../../schema.sql");
 
 /// Numbered migrations after the baseline, in order. Append only; never edit a shipped one.
-const MIGRATIONS: &[(&str, &str)] = &[];
+const MIGRATIONS: &[(&str, &str)] = &[(
+    "0001_crm_records",
+    include_str!("migrations/0001_crm_records.sql"),
+)];
 
 /// The schema version this binary writes.
 pub fn latest_version() -> i32 {
