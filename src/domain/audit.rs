@@ -84,20 +84,21 @@ pub fn changed_fields(before: &Value, after: &Value) -> (Value, Value) {
     (Value::Object(old), Value::Object(new))
 }
 
-struct Stored<'a> {
+/// The hashed content of an entry, as stored.
+struct Stored {
     id: i64,
-    at: &'a str,
-    actor_id: Option<&'a str>,
-    action: &'a str,
-    entity_type: &'a str,
-    entity_id: Option<&'a str>,
-    before: Option<&'a str>,
-    after: Option<&'a str>,
+    at: String,
+    actor_id: Option<String>,
+    action: String,
+    entity_type: String,
+    entity_id: Option<String>,
+    before: Option<String>,
+    after: Option<String>,
 }
 
 /// SHA-256 of the previous hash and every field, each length-prefixed so that no two
 /// different entries serialise alike.
-fn chain_hash(prev: Option<&[u8]>, e: &Stored<'_>) -> [u8; 32] {
+fn chain_hash(prev: Option<&[u8]>, e: &Stored) -> [u8; 32] {
     let mut h = Sha256::new();
     let mut field = |bytes: &[u8]| {
         h.update((bytes.len() as u64).to_le_bytes());
@@ -106,12 +107,12 @@ fn chain_hash(prev: Option<&[u8]>, e: &Stored<'_>) -> [u8; 32] {
     field(prev.unwrap_or_default());
     field(e.id.to_string().as_bytes());
     field(e.at.as_bytes());
-    field(e.actor_id.unwrap_or_default().as_bytes());
+    field(e.actor_id.as_deref().unwrap_or_default().as_bytes());
     field(e.action.as_bytes());
     field(e.entity_type.as_bytes());
-    field(e.entity_id.unwrap_or_default().as_bytes());
-    field(e.before.unwrap_or_default().as_bytes());
-    field(e.after.unwrap_or_default().as_bytes());
+    field(e.entity_id.as_deref().unwrap_or_default().as_bytes());
+    field(e.before.as_deref().unwrap_or_default().as_bytes());
+    field(e.after.as_deref().unwrap_or_default().as_bytes());
     h.finalize().into()
 }
 
@@ -125,18 +126,15 @@ pub fn record(conn: &Connection, entry: Entry<'_>) -> AppResult<()> {
         Some((id, hash)) => (id + 1, Some(hash.as_slice())),
         None => (1, None),
     };
-    let at = Timestamp::now().to_stored();
-    let before = entry.before.map(|v| v.to_string());
-    let after = entry.after.map(|v| v.to_string());
     let stored = Stored {
         id,
-        at: &at,
-        actor_id: entry.actor_id,
-        action: entry.action,
-        entity_type: entry.entity_type,
-        entity_id: entry.entity_id,
-        before: before.as_deref(),
-        after: after.as_deref(),
+        at: Timestamp::now().to_stored(),
+        actor_id: entry.actor_id.map(str::to_owned),
+        action: entry.action.to_owned(),
+        entity_type: entry.entity_type.to_owned(),
+        entity_id: entry.entity_id.map(str::to_owned),
+        before: entry.before.map(|v| v.to_string()),
+        after: entry.after.map(|v| v.to_string()),
     };
     let hash = chain_hash(prev, &stored);
     conn.prepare_cached(
@@ -145,14 +143,14 @@ pub fn record(conn: &Connection, entry: Entry<'_>) -> AppResult<()> {
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(params![
-        id,
-        at,
-        entry.actor_id,
-        entry.action,
-        entry.entity_type,
-        entry.entity_id,
-        before,
-        after,
+        stored.id,
+        stored.at,
+        stored.actor_id,
+        stored.action,
+        stored.entity_type,
+        stored.entity_id,
+        stored.before,
+        stored.after,
         prev,
         hash.as_slice(),
     ])?;
@@ -169,37 +167,34 @@ pub fn verify_chain(conn: &Connection) -> rusqlite::Result<Vec<String>> {
     let mut problems = Vec::new();
     let mut previous: Option<(i64, Vec<u8>)> = None;
     while let Some(r) = rows.next()? {
-        let id: i64 = r.get(0)?;
-        let (at, actor, action, etype, eid, before, after): (
-            String,
-            Option<String>,
-            String,
-            String,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-        ) = (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?);
+        let stored = Stored {
+            id: r.get(0)?,
+            at: r.get(1)?,
+            actor_id: r.get(2)?,
+            action: r.get(3)?,
+            entity_type: r.get(4)?,
+            entity_id: r.get(5)?,
+            before: r.get(6)?,
+            after: r.get(7)?,
+        };
+        let id = stored.id;
         let prev_hash: Option<Vec<u8>> = r.get(8)?;
         let hash: Vec<u8> = r.get(9)?;
         let expected_prev = previous.as_ref().map(|(_, h)| h.clone());
         if let Some((prev_id, _)) = &previous
             && *prev_id + 1 != id
         {
-            problems.push(format!("audit entries {} to {} are missing", prev_id + 1, id - 1));
+            problems.push(format!(
+                "audit entries {} to {} are missing",
+                prev_id + 1,
+                id - 1
+            ));
         }
         if prev_hash != expected_prev {
-            problems.push(format!("audit entry {id} does not follow the entry before it"));
+            problems.push(format!(
+                "audit entry {id} does not follow the entry before it"
+            ));
         }
-        let stored = Stored {
-            id,
-            at: &at,
-            actor_id: actor.as_deref(),
-            action: &action,
-            entity_type: &etype,
-            entity_id: eid.as_deref(),
-            before: before.as_deref(),
-            after: after.as_deref(),
-        };
         if chain_hash(prev_hash.as_deref(), &stored).as_slice() != hash.as_slice() {
             problems.push(format!("audit entry {id} was altered"));
         }
@@ -240,7 +235,10 @@ fn entry_from_row(r: &Row<'_>) -> rusqlite::Result<AuditEntry> {
 
 pub const LIST: ListSpec = ListSpec {
     filters: &[
-        ("entity_type", "customer, contact, lead, task, activity, user, api_token, stage"),
+        (
+            "entity_type",
+            "customer, contact, lead, task, activity, user, api_token, stage",
+        ),
         ("entity_id", "one record's history (with entity_type)"),
         ("actor_id", "what one user did"),
         ("action", "e.g. lead.stage, customer.delete"),
@@ -271,20 +269,23 @@ pub fn list(conn: &Connection, params: &ListParams) -> AppResult<Page<AuditEntry
     ] {
         if let Some(v) = params.filter(name) {
             let value = match name {
-                "from" | "to" => Timestamp::parse(v)
-                    .map(|t| t.to_stored())
-                    .ok_or_else(|| crate::error::AppError::invalid(name, "must be an RFC 3339 time"))?,
+                "from" | "to" => Timestamp::parse(v).map(|t| t.to_stored()).ok_or_else(|| {
+                    crate::error::AppError::invalid(name, "must be an RFC 3339 time")
+                })?,
                 _ => v.to_owned(),
             };
             bind(column, value, &mut clauses);
         }
     }
     if let Some(after) = &params.after {
-        let id: i64 = after
-            .id
-            .parse()
-            .map_err(|_| crate::error::AppError::invalid("cursor", "is not a cursor from this list"))?;
-        bind(if params.desc { "id < ?" } else { "id > ?" }, id.to_string(), &mut clauses);
+        let id: i64 = after.id.parse().map_err(|_| {
+            crate::error::AppError::invalid("cursor", "is not a cursor from this list")
+        })?;
+        bind(
+            if params.desc { "id < ?" } else { "id > ?" },
+            id.to_string(),
+            &mut clauses,
+        );
     }
     let filter = if clauses.is_empty() {
         String::new()
@@ -329,8 +330,14 @@ mod tests {
         assert!(verify_chain(&conn).unwrap().is_empty());
 
         // The triggers refuse edits and deletions…
-        assert!(conn.execute("UPDATE audit_log SET action = 'x' WHERE id = 2", []).is_err());
-        assert!(conn.execute("DELETE FROM audit_log WHERE id = 5", []).is_err());
+        assert!(
+            conn.execute("UPDATE audit_log SET action = 'x' WHERE id = 2", [])
+                .is_err()
+        );
+        assert!(
+            conn.execute("DELETE FROM audit_log WHERE id = 5", [])
+                .is_err()
+        );
 
         // …and with them dropped, the chain still tells.
         conn.execute_batch(
@@ -340,8 +347,14 @@ mod tests {
         )
         .unwrap();
         let problems = verify_chain(&conn).unwrap();
-        assert!(problems.iter().any(|p| p.contains("entry 2 was altered")), "{problems:?}");
-        assert!(problems.iter().any(|p| p.contains("4 to 4 are missing")), "{problems:?}");
+        assert!(
+            problems.iter().any(|p| p.contains("entry 2 was altered")),
+            "{problems:?}"
+        );
+        assert!(
+            problems.iter().any(|p| p.contains("4 to 4 are missing")),
+            "{problems:?}"
+        );
     }
 
     #[test]

@@ -3,7 +3,9 @@
 
 pub mod audit;
 pub mod clock;
+pub mod customers;
 pub mod list;
+pub mod records;
 pub mod sessions;
 pub mod settings;
 pub mod tokens;

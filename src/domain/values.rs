@@ -114,6 +114,132 @@ pub fn required_text(field: &str, raw: &str, max: usize) -> Result<String, Field
     Ok(s.to_owned())
 }
 
+/// An optional single-line text: trimmed, empty becomes `None`, bounded in characters.
+pub fn optional_text(
+    field: &str,
+    raw: Option<&str>,
+    max: usize,
+) -> Result<Option<String>, FieldError> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(s) => required_text(field, s, max).map(Some),
+    }
+}
+
+/// A longer text that may span lines (notes, addresses, descriptions): control characters
+/// other than newlines and tabs are refused.
+pub fn multiline_text(
+    field: &str,
+    raw: Option<&str>,
+    max: usize,
+) -> Result<Option<String>, FieldError> {
+    let Some(s) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    if s.chars().count() > max {
+        return Err(FieldError::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    }
+    if s.chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
+        return Err(FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(Some(s.to_owned()))
+}
+
+/// A web domain as people paste it (`https://www.Acme.com/about`) normalised to `acme.com`,
+/// so the same company is recognised however it was typed.
+pub fn domain(field: &str, raw: Option<&str>) -> Result<Option<String>, FieldError> {
+    let Some(s) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    let lower = s.to_lowercase();
+    let without_scheme = lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"))
+        .unwrap_or(&lower);
+    let host = without_scheme
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or("")
+        .split(':')
+        .next()
+        .unwrap_or("");
+    let host = host
+        .strip_prefix("www.")
+        .unwrap_or(host)
+        .trim_end_matches('.');
+    let valid = host.len() <= 253
+        && host.contains('.')
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+        });
+    if !valid {
+        return Err(FieldError::new(
+            field,
+            "must be a web domain like example.com",
+        ));
+    }
+    Ok(Some(host.to_owned()))
+}
+
+/// A phone number as typed: digits and the usual punctuation, at least 3 digits.
+pub fn phone(field: &str, raw: Option<&str>) -> Result<Option<String>, FieldError> {
+    let Some(s) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    // "ext" is the only word a phone number may carry.
+    let plain = s.to_lowercase().replace("ext", "x");
+    let allowed = |c: char| c.is_ascii_digit() || " +-().x/".contains(c);
+    let digits = s.chars().filter(char::is_ascii_digit).count();
+    if s.chars().count() > 40 || !plain.chars().all(allowed) || digits < 3 {
+        return Err(FieldError::new(
+            field,
+            "must be a phone number like +1 555 0100",
+        ));
+    }
+    Ok(Some(s.to_owned()))
+}
+
+/// An optional e-mail address.
+pub fn optional_email(field: &str, raw: Option<&str>) -> Result<Option<String>, FieldError> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => Email::parse(field, s).map(|e| Some(e.into_string())),
+    }
+}
+
+/// A calendar date `YYYY-MM-DD`.
+pub fn date(field: &str, raw: Option<&str>) -> Result<Option<String>, FieldError> {
+    let Some(s) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(s, &format)
+        .map(|_| Some(s.to_owned()))
+        .map_err(|_| FieldError::new(field, "must be a date like 2026-12-31"))
+}
+
+/// A point in time, RFC 3339, stored in UTC.
+pub fn instant(field: &str, raw: Option<&str>) -> Result<Option<String>, FieldError> {
+    let Some(s) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    crate::domain::clock::Timestamp::parse(s)
+        .map(|t| Some(t.to_stored()))
+        .ok_or_else(|| FieldError::new(field, "must be a time like 2026-12-31T09:00:00Z"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,6 +289,59 @@ mod tests {
         let b = Password::generate();
         assert!(Password::parse("p", a.expose()).is_ok());
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn domains_are_normalised() {
+        for raw in [
+            "acme.com",
+            "https://www.Acme.com/about",
+            "http://acme.com:8080",
+            "WWW.ACME.COM.",
+        ] {
+            assert_eq!(
+                domain("domain", Some(raw)).unwrap().as_deref(),
+                Some("acme.com"),
+                "{raw}"
+            );
+        }
+        assert_eq!(domain("domain", Some("  ")).unwrap(), None);
+        for bad in [
+            "acme",
+            "acme..com",
+            "-acme.com",
+            "ac me.com",
+            "<script>.com",
+        ] {
+            assert!(domain("domain", Some(bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn phones_dates_and_times() {
+        assert!(phone("phone", Some("+1 (555) 010-0199 ext 12")).is_ok());
+        assert!(phone("phone", Some("=HYPERLINK(1)")).is_err());
+        assert!(phone("phone", Some("12")).is_err());
+        assert!(date("d", Some("2026-02-28")).is_ok());
+        assert!(date("d", Some("2026-02-30")).is_err());
+        assert_eq!(
+            instant("t", Some("2026-01-01T10:00:00+01:00"))
+                .unwrap()
+                .as_deref(),
+            Some("2026-01-01T09:00:00.000Z")
+        );
+        assert!(instant("t", Some("tomorrow")).is_err());
+    }
+
+    #[test]
+    fn multiline_keeps_newlines_but_not_other_controls() {
+        assert_eq!(
+            multiline_text("a", Some(" 1 Main St\nSpringfield "), 100)
+                .unwrap()
+                .as_deref(),
+            Some("1 Main St\nSpringfield")
+        );
+        assert!(multiline_text("a", Some("x\u{0}y"), 100).is_err());
     }
 
     #[test]

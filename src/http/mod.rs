@@ -3,12 +3,14 @@
 
 pub mod auth;
 pub mod cookies;
+pub mod customers;
 pub mod extract;
 pub mod middleware;
 pub mod openapi;
 pub mod problem;
 pub mod system;
 pub mod tokens;
+pub mod trash;
 pub mod users;
 
 use actix_web::http::Method;
@@ -60,6 +62,24 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep(M::GET, "/api/v1/tokens", tokens::list),
         ep(M::POST, "/api/v1/tokens", tokens::create),
         ep(M::DELETE, "/api/v1/tokens/{id}", tokens::revoke),
+        // customers
+        ep(M::GET, "/api/v1/customers", customers::list),
+        ep(M::POST, "/api/v1/customers", customers::create),
+        ep(M::GET, "/api/v1/customers/{id}", customers::get),
+        ep(M::PATCH, "/api/v1/customers/{id}", customers::update),
+        ep(M::DELETE, "/api/v1/customers/{id}", customers::delete),
+        ep(
+            M::POST,
+            "/api/v1/customers/{id}/restore",
+            customers::restore,
+        ),
+        // contacts
+        // leads and stages
+        // tasks, activities and timelines
+        // trash and audit
+        ep(M::GET, "/api/v1/trash", trash::list),
+        ep(M::POST, "/api/v1/{entity}/{id}/purge", trash::purge),
+        ep(M::GET, "/api/v1/audit", trash::audit_log),
     ]
 }
 

@@ -10,7 +10,7 @@ use utoipa::openapi::{ObjectBuilder, Required, Type};
 use utoipa::{Modify, OpenApi};
 
 use crate::domain::list::{ListSpec, MAX_LIMIT};
-use crate::http::{auth, problem, system, tokens, users};
+use crate::http::{auth, customers, problem, system, tokens, trash, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -40,6 +40,18 @@ use crate::http::{auth, problem, system, tokens, users};
         tokens::list,
         tokens::create,
         tokens::revoke,
+        customers::list,
+        customers::create,
+        customers::get,
+        customers::update,
+        customers::delete,
+        customers::restore,
+        // contacts
+        // leads and stages
+        // tasks, activities and timelines
+        trash::list,
+        trash::purge,
+        trash::audit_log,
     ),
     components(responses(problem::Problem)),
     modifiers(&BearerAuth),
@@ -49,6 +61,14 @@ use crate::http::{auth, problem, system, tokens, users};
         (name = "auth", description = "Signing in and out"),
         (name = "users", description = "Staff accounts (admins only)"),
         (name = "tokens", description = "Personal API tokens for integrations"),
+        (name = "customers", description = "Companies you sell to"),
+        (name = "contacts", description = "People, optionally at a customer"),
+        (name = "leads", description = "The sales pipeline"),
+        (name = "stages", description = "Pipeline stages"),
+        (name = "tasks", description = "Things to do, with due dates and reminders"),
+        (name = "activities", description = "Calls, e-mails, meetings and notes"),
+        (name = "trash", description = "Deleted records, restore and purge"),
+        (name = "audit", description = "Who changed what (admins only)"),
     )
 )]
 struct ApiDoc;

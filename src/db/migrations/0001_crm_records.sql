@@ -3,7 +3,8 @@
 -- Every record has `id` (UUIDv7 text), `created_at`, `updated_at`, `created_by`, `version`
 -- and `deleted_at` (set while in the trash). Lists only ever show live rows, so their
 -- indexes are partial (`WHERE deleted_at IS NULL`): small, and exactly what the planner
--- needs for "filter, newest first, next page".
+-- needs for "filter, newest first, next page". Nullable sort columns are indexed as
+-- `ifnull(column, '~')` (a missing date sorts after every date) so keyset paging works.
 
 CREATE TABLE stages (
     key         TEXT PRIMARY KEY,
@@ -122,7 +123,7 @@ CREATE INDEX leads_customer ON leads (customer_id, created_at, id) WHERE deleted
 CREATE INDEX leads_contact ON leads (contact_id, created_at, id) WHERE deleted_at IS NULL;
 CREATE INDEX leads_source ON leads (source, created_at, id) WHERE deleted_at IS NULL;
 CREATE INDEX leads_value ON leads (value_cents, id) WHERE deleted_at IS NULL;
-CREATE INDEX leads_expected_close ON leads (expected_close_date, id) WHERE deleted_at IS NULL;
+CREATE INDEX leads_expected_close ON leads (ifnull(expected_close_date, '~'), id) WHERE deleted_at IS NULL;
 CREATE INDEX leads_stage_changed ON leads (stage_changed_at, id) WHERE deleted_at IS NULL;
 CREATE INDEX leads_title ON leads (title COLLATE NOCASE, id) WHERE deleted_at IS NULL;
 CREATE INDEX leads_trash ON leads (deleted_at, id) WHERE deleted_at IS NOT NULL;
@@ -160,14 +161,14 @@ CREATE TABLE tasks (
 ) STRICT;
 
 CREATE INDEX tasks_created ON tasks (created_at, id) WHERE deleted_at IS NULL;
-CREATE INDEX tasks_due ON tasks (due_at, id) WHERE deleted_at IS NULL;
-CREATE INDEX tasks_assigned ON tasks (assigned_to, due_at, id) WHERE deleted_at IS NULL;
-CREATE INDEX tasks_status ON tasks (status, due_at, id) WHERE deleted_at IS NULL;
-CREATE INDEX tasks_priority ON tasks (priority, due_at, id) WHERE deleted_at IS NULL;
-CREATE INDEX tasks_lead ON tasks (lead_id, due_at, id) WHERE deleted_at IS NULL;
-CREATE INDEX tasks_customer ON tasks (customer_id, due_at, id) WHERE deleted_at IS NULL;
-CREATE INDEX tasks_contact ON tasks (contact_id, due_at, id) WHERE deleted_at IS NULL;
-CREATE INDEX tasks_creator ON tasks (created_by, due_at, id) WHERE deleted_at IS NULL;
+CREATE INDEX tasks_due ON tasks (ifnull(due_at, '~'), id) WHERE deleted_at IS NULL;
+CREATE INDEX tasks_assigned ON tasks (assigned_to, ifnull(due_at, '~'), id) WHERE deleted_at IS NULL;
+CREATE INDEX tasks_status ON tasks (status, ifnull(due_at, '~'), id) WHERE deleted_at IS NULL;
+CREATE INDEX tasks_priority ON tasks (priority, ifnull(due_at, '~'), id) WHERE deleted_at IS NULL;
+CREATE INDEX tasks_lead ON tasks (lead_id, ifnull(due_at, '~'), id) WHERE deleted_at IS NULL;
+CREATE INDEX tasks_customer ON tasks (customer_id, ifnull(due_at, '~'), id) WHERE deleted_at IS NULL;
+CREATE INDEX tasks_contact ON tasks (contact_id, ifnull(due_at, '~'), id) WHERE deleted_at IS NULL;
+CREATE INDEX tasks_creator ON tasks (created_by, ifnull(due_at, '~'), id) WHERE deleted_at IS NULL;
 CREATE INDEX tasks_trash ON tasks (deleted_at, id) WHERE deleted_at IS NOT NULL;
 
 CREATE TABLE activities (

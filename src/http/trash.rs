@@ -1,0 +1,117 @@
+//! `/api/v1/trash`, purging, and `/api/v1/audit`.
+
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+
+use crate::auth::Credentials;
+use crate::auth::permissions::Capability;
+use crate::domain::audit::{self, AuditEntry};
+use crate::domain::list::{ListParams, Page};
+use crate::domain::records::{self, Kind, TrashItem};
+use crate::error::{AppError, AppResult};
+use crate::http::problem::Problem;
+use crate::state::AppState;
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct TrashQuery {
+    /// customer, contact, lead, task or activity.
+    entity: String,
+    /// 1 to 200, default 50.
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+/// What is in the trash, most recently deleted first: everything for admins and managers,
+/// your own records for others.
+#[utoipa::path(get, path = "/api/v1/trash", tag = "trash", params(TrashQuery),
+    responses((status = 200, description = "Trashed records", body = Page<TrashItem>),
+        (status = 400, response = Problem), (status = 401, response = Problem),
+        (status = 422, response = Problem)))]
+pub async fn list(
+    state: web::Data<AppState>,
+    credentials: Credentials,
+    query: web::Query<TrashQuery>,
+) -> AppResult<HttpResponse> {
+    let kind = Kind::parse(&query.entity).ok_or_else(|| {
+        AppError::invalid(
+            "entity",
+            "must be customer, contact, lead, task or activity",
+        )
+    })?;
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(AppError::invalid(
+            "limit",
+            "must be a whole number from 1 to 200",
+        ));
+    }
+    let before = match &query.cursor {
+        Some(c) => Some(
+            c.split_once('~')
+                .map(|(at, id)| (at.to_owned(), id.to_owned()))
+                .ok_or_else(|| AppError::invalid("cursor", "is not a cursor from this list"))?,
+        ),
+        None => None,
+    };
+    let page = state
+        .read_as(&credentials, move |conn, actor| {
+            let before = before.as_ref().map(|(a, i)| (a.as_str(), i.as_str()));
+            let mut items = records::list_trash(conn, kind, actor, limit + 1, before)?;
+            let next_cursor = if items.len() > limit as usize {
+                items.truncate(limit as usize);
+                items.last().map(|i| format!("{}~{}", i.deleted_at, i.id))
+            } else {
+                None
+            };
+            Ok(Page { items, next_cursor })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// Delete a record in the trash for good (admins only). What referred to it lets go of it.
+#[utoipa::path(post, path = "/api/v1/{entity}/{id}/purge", tag = "trash",
+    params(("entity" = String, Path, description = "customers, contacts, leads, tasks or activities"), ("id" = String, Path)),
+    responses((status = 204, description = "Gone"), (status = 401, response = Problem),
+        (status = 403, response = Problem), (status = 404, response = Problem),
+        (status = 409, response = Problem)))]
+pub async fn purge(
+    state: web::Data<AppState>,
+    credentials: Credentials,
+    path: web::Path<(String, String)>,
+) -> AppResult<HttpResponse> {
+    let (entity, id) = path.into_inner();
+    let kind = Kind::ALL
+        .into_iter()
+        .find(|k| k.table() == entity)
+        .ok_or(AppError::NotFound)?;
+    state
+        .write_as(&credentials, move |conn, actor| {
+            records::purge(conn, kind, &id, actor)
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+crate::list_query!(AuditListQuery, audit::LIST);
+
+/// The audit log, newest first (admins only).
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditListQuery),
+    responses((status = 200, description = "Audit entries", body = Page<AuditEntry>),
+        (status = 400, response = Problem), (status = 401, response = Problem),
+        (status = 403, response = Problem), (status = 422, response = Problem)))]
+pub async fn audit_log(
+    state: web::Data<AppState>,
+    credentials: Credentials,
+    query: web::Query<Vec<(String, String)>>,
+) -> AppResult<HttpResponse> {
+    let params = ListParams::parse(&query, &audit::LIST)?;
+    let page = state
+        .read_as(&credentials, move |conn, actor| {
+            actor.require(Capability::ViewAudit)?;
+            audit::list(conn, &params)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
