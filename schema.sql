@@ -74,7 +74,8 @@ CREATE TABLE audit_log (
     hash        BLOB NOT NULL
 ) STRICT;
 
-CREATE INDEX audit_entity ON audit_log (entity_type, entity_id, id);
+CREATE INDEX audit_entity ON audit_log (entity_id, id);
+CREATE INDEX audit_entity_type ON audit_log (entity_type, id);
 CREATE INDEX audit_actor ON audit_log (actor_id, id);
 CREATE INDEX audit_action ON audit_log (action, id);
 CREATE INDEX audit_at ON audit_log (at, id);

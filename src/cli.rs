@@ -64,8 +64,25 @@ pub enum Command {
         #[arg(long, env = "RAPPORT_BACKUP_FORCE")]
         force: bool,
     },
-    /// Check the database: integrity and foreign keys. Exit code 0 only when all pass.
+    /// Check the database: integrity, foreign keys and the audit chain. Exit code 0 only
+    /// when all pass.
     Check,
+    /// Fill an empty CRM with realistic demo data (users of every role, customers, contacts,
+    /// leads across stages and months, tasks, activities). Demo users sign in with the
+    /// password `rapport-demo`.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// How many customers; contacts, leads, tasks and activities scale with it
+    /// (about 3×, 5×, 2.5× and 20×).
+    #[arg(long, env = "RAPPORT_DEMO_CUSTOMERS", default_value_t = 200,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub customers: u32,
+    /// The same seed always generates the same data.
+    #[arg(long, env = "RAPPORT_DEMO_SEED", default_value_t = 42)]
+    pub seed: u64,
 }
 
 #[derive(Debug, Args)]
@@ -99,6 +116,10 @@ pub struct ServeArgs {
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "RAPPORT_MAX_BODY", default_value_t = 1024 * 1024)]
     pub max_body: usize,
+
+    /// On a database without users, fill it with demo data first (see `rapport demo`).
+    #[arg(long, env = "RAPPORT_DEMO")]
+    pub demo: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -233,6 +254,65 @@ pub fn user(db: &std::path::Path, bcrypt_cost: u32, command: UserCommand) -> Res
         }
     }
     Ok(())
+}
+
+/// `rapport demo`, and `serve --demo` before it starts. Returns `None` when the database
+/// already had users (serve) — demo data never mixes with real records.
+pub fn demo(
+    db: &std::path::Path,
+    bcrypt_cost: u32,
+    args: &DemoArgs,
+    only_if_empty: bool,
+) -> Result<Option<String>, String> {
+    let mut conn = open_and_migrate(db).map_err(|e| e.to_string())?;
+    if only_if_empty && users::count(&conn).map_err(describe)? > 0 {
+        return Ok(None);
+    }
+    let password = Password::parse("password", crate::demo::PASSWORD).map_err(|e| e.message)?;
+    let hash = password::hash_blocking(&password, bcrypt_cost).map_err(describe)?;
+    let started = std::time::Instant::now();
+    let bar = ProgressBar::new();
+    let options = crate::demo::DemoOptions {
+        customers: args.customers,
+        seed: args.seed,
+    };
+    let report = crate::demo::generate(&mut conn, options, &hash, &bar).map_err(describe)?;
+    bar.finish();
+    Ok(Some(format!(
+        "Demo data: {}.\nSign in as admin@demo.example (or manager@, sales@, support@demo.example) with the password {}",
+        crate::demo::describe(&report, started.elapsed()),
+        crate::demo::PASSWORD
+    )))
+}
+
+/// A terminal progress bar (hidden when stdout is not a terminal).
+struct ProgressBar(indicatif::ProgressBar);
+
+impl ProgressBar {
+    fn new() -> Self {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {wide_bar} {percent:>3}% {elapsed_precise}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        Self(bar)
+    }
+
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
+impl crate::demo::Progress for ProgressBar {
+    fn start(&self, total: u64) {
+        self.0.set_length(total);
+    }
+
+    fn advance(&self, rows: u64) {
+        self.0.inc(rows);
+    }
 }
 
 /// `rapport backup DEST`

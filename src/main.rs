@@ -7,10 +7,13 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli.log);
     let result = match cli.command {
-        Command::Serve(args) => match args.into_config(cli.db, cli.bcrypt_cost) {
-            Ok(config) => serve(config),
-            Err(e) => Err(e),
-        },
+        Command::Serve(args) => {
+            let demo = args.demo;
+            match args.into_config(cli.db, cli.bcrypt_cost) {
+                Ok(config) => seed_demo(demo, &config).and_then(|()| serve(config)),
+                Err(e) => Err(e),
+            }
+        }
         Command::Migrate => cli::migrate(&cli.db).map(|()| ExitCode::SUCCESS),
         Command::User(command) => {
             cli::user(&cli.db, cli.bcrypt_cost, command).map(|()| ExitCode::SUCCESS)
@@ -19,11 +22,33 @@ fn main() -> ExitCode {
             cli::backup(&cli.db, &dest, force).map(|()| ExitCode::SUCCESS)
         }
         Command::Check => cli::check(&cli.db),
+        Command::Demo(args) => cli::demo(&cli.db, cli.bcrypt_cost, &args, false).map(|summary| {
+            if let Some(s) = summary {
+                println!("{s}");
+            }
+            ExitCode::SUCCESS
+        }),
     };
     result.unwrap_or_else(|message| {
         eprintln!("rapport: {message}");
         ExitCode::FAILURE
     })
+}
+
+/// `serve --demo`: demo data first, on a database that has no users yet.
+fn seed_demo(wanted: bool, config: &rapport::config::ServeConfig) -> Result<(), String> {
+    if !wanted {
+        return Ok(());
+    }
+    let args = cli::DemoArgs {
+        customers: 200,
+        seed: 42,
+    };
+    match cli::demo(&config.db, config.bcrypt_cost, &args, true)? {
+        Some(summary) => println!("{summary}"),
+        None => eprintln!("rapport: --demo ignored: the database already has users"),
+    }
+    Ok(())
 }
 
 fn serve(config: rapport::config::ServeConfig) -> Result<ExitCode, String> {

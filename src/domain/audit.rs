@@ -242,8 +242,8 @@ pub const LIST: ListSpec = ListSpec {
         ("entity_id", "one record's history (with entity_type)"),
         ("actor_id", "what one user did"),
         ("action", "e.g. lead.stage, customer.delete"),
-        ("from", "entries at or after this RFC 3339 time"),
-        ("to", "entries before this RFC 3339 time"),
+        ("from", "entries at or after this date or RFC 3339 time"),
+        ("to", "entries before this date or RFC 3339 time"),
     ],
     sorts: &[("id", "id")],
     default_sort: "id",
@@ -253,56 +253,59 @@ pub const LIST: ListSpec = ListSpec {
 /// The audit log, newest first, filtered. The cursor is the entry id, which increases with
 /// time.
 pub fn list(conn: &Connection, params: &ListParams) -> AppResult<Page<AuditEntry>> {
-    let mut clauses: Vec<String> = Vec::new();
-    let mut args: Vec<rusqlite::types::Value> = Vec::new();
-    let mut bind = |clause: &str, value: String, clauses: &mut Vec<String>| {
-        args.push(value.into());
-        clauses.push(clause.replace('?', &format!("?{}", args.len())));
-    };
-    for (name, column) in [
-        ("entity_type", "entity_type = ?"),
-        ("entity_id", "entity_id = ?"),
-        ("actor_id", "actor_id = ?"),
-        ("action", "action = ?"),
-        ("from", "at >= ?"),
-        ("to", "at < ?"),
-    ] {
-        if let Some(v) = params.filter(name) {
-            let value = match name {
-                "from" | "to" => Timestamp::parse(v).map(|t| t.to_stored()).ok_or_else(|| {
-                    crate::error::AppError::invalid(name, "must be an RFC 3339 time")
-                })?,
-                _ => v.to_owned(),
-            };
-            bind(column, value, &mut clauses);
-        }
-    }
-    if let Some(after) = &params.after {
-        let id: i64 = after.id.parse().map_err(|_| {
-            crate::error::AppError::invalid("cursor", "is not a cursor from this list")
-        })?;
-        bind(
-            if params.desc { "id < ?" } else { "id > ?" },
-            id.to_string(),
-            &mut clauses,
-        );
-    }
-    let filter = if clauses.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", clauses.join(" AND "))
-    };
-    let sql = format!(
-        "SELECT id, at, actor_id, action, entity_type, entity_id, before, after
-           FROM audit_log {filter} ORDER BY id {dir} LIMIT {limit}",
-        dir = if params.desc { "DESC" } else { "ASC" },
-        limit = params.limit + 1
-    );
+    let (sql, args) = list_query(params)?;
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt
         .query_map(rusqlite::params_from_iter(args), entry_from_row)?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(params.page(rows, |e| (e.id.to_string(), e.id.to_string())))
+}
+
+/// The SQL and parameters of one page of the audit log.
+pub fn list_query(params: &ListParams) -> AppResult<(String, Vec<rusqlite::types::Value>)> {
+    // The cursor of this list is the entry id alone.
+    let after = match &params.after {
+        Some(c) => Some(c.id.parse::<i64>().map_err(|_| {
+            crate::error::AppError::invalid("cursor", "is not a cursor from this list")
+        })?),
+        None => None,
+    };
+    let mut unpaged = params.clone();
+    unpaged.after = None;
+    let mut q = crate::domain::records::Query::new(&unpaged);
+    q.eq("entity_type", "entity_type")
+        .eq("entity_id", "entity_id")
+        .eq("actor_id", "actor_id")
+        .eq("action", "action");
+    // Entries are appended in time order, so a time range is an id range: found through the
+    // `at` index, then walked by id like every other page.
+    for (filter, op) in [("from", ">="), ("to", "<")] {
+        if let Some(raw) = params.filter(filter) {
+            let bound = crate::domain::records::parse_bound(raw).ok_or_else(|| {
+                crate::error::AppError::invalid(
+                    filter,
+                    "must be a date (2026-01-31) or an RFC 3339 time",
+                )
+            })?;
+            q.clause(
+                &format!(
+                    "id {op} coalesce((SELECT id FROM audit_log WHERE at >= ? ORDER BY at, id LIMIT 1), 9223372036854775807)"
+                ),
+                bound,
+            );
+        }
+    }
+    if let Some(id) = after {
+        q.clause(if params.desc { "id < ?" } else { "id > ?" }, id);
+    }
+    let (filter, args) = q.finish()?;
+    let sql = format!(
+        "SELECT id, at, actor_id, action, entity_type, entity_id, before, after
+           FROM audit_log WHERE 1 = 1 {filter} ORDER BY id {dir} LIMIT {limit}",
+        dir = if params.desc { "DESC" } else { "ASC" },
+        limit = params.limit + 1
+    );
+    Ok((sql, args))
 }
 
 #[cfg(test)]

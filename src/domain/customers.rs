@@ -363,6 +363,26 @@ pub const LIST: ListSpec = ListSpec {
 };
 
 pub fn list(conn: &Connection, params: &ListParams) -> AppResult<Page<Customer>> {
+    let (sql, args) = list_query(params)?;
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt
+        .query_map(rusqlite::params_from_iter(args), from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    for c in &mut rows {
+        c.tags = records::tags(conn, KIND, &c.meta.id)?;
+    }
+    Ok(params.page(rows, |c| {
+        let value = match params.sort {
+            "name" => c.name.clone(),
+            "updated_at" => c.meta.updated_at.clone(),
+            _ => c.meta.created_at.clone(),
+        };
+        (value, c.meta.id.clone())
+    }))
+}
+
+/// The SQL and parameters of one list page (also checked by the query-plan test).
+pub fn list_query(params: &ListParams) -> AppResult<(String, Vec<rusqlite::types::Value>)> {
     let mut q = records::Query::new(params);
     q.eq("owner_id", "owner_id")
         .eq("segment", "segment")
@@ -383,21 +403,7 @@ pub fn list(conn: &Connection, params: &ListParams) -> AppResult<Page<Customer>>
         order = params.order_by(),
         limit = params.limit + 1
     );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt
-        .query_map(rusqlite::params_from_iter(args), from_row)?
-        .collect::<Result<Vec<_>, _>>()?;
-    for c in &mut rows {
-        c.tags = records::tags(conn, KIND, &c.meta.id)?;
-    }
-    Ok(params.page(rows, |c| {
-        let value = match params.sort {
-            "name" => c.name.clone(),
-            "updated_at" => c.meta.updated_at.clone(),
-            _ => c.meta.created_at.clone(),
-        };
-        (value, c.meta.id.clone())
-    }))
+    Ok((sql, args))
 }
 
 /// A live customer with this (normalised) domain, for conversions and imports.

@@ -5,6 +5,8 @@ pub mod audit;
 pub mod clock;
 pub mod customers;
 pub mod list;
+#[cfg(test)]
+mod query_plans;
 pub mod records;
 pub mod sessions;
 pub mod settings;

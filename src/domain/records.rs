@@ -482,7 +482,8 @@ impl<'p> Query<'p> {
     }
 }
 
-fn parse_bound(raw: &str) -> Option<String> {
+/// A filter bound: a date (start of that day, UTC) or an RFC 3339 time, as stored.
+pub fn parse_bound(raw: &str) -> Option<String> {
     if let Ok(Some(date)) = crate::domain::values::date("", Some(raw)) {
         return Some(format!("{date}T00:00:00.000Z"));
     }
