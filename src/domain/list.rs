@@ -120,12 +120,15 @@ impl ListParams {
         format!("{col} {dir}, id {dir}", col = self.sort_column)
     }
 
-    /// The keyset condition after the cursor, using two numbered parameters.
+    /// The keyset condition after the cursor, using two numbered parameters. Its leading
+    /// `>=` (or `<=`) is implied by the rest; it is there so SQLite seeks the index to the
+    /// cursor instead of scanning up to it, which it cannot work out from the `OR` alone
+    /// when the sort is an expression or has a collation.
     pub fn keyset_condition(&self, value_param: usize, id_param: usize) -> Option<String> {
         self.after.as_ref()?;
         let op = if self.desc { "<" } else { ">" };
         Some(format!(
-            "({col} {op} ?{value_param} OR ({col} = ?{value_param} AND id {op} ?{id_param}))",
+            "({col} {op}= ?{value_param} AND ({col} {op} ?{value_param} OR ({col} = ?{value_param} AND id {op} ?{id_param})))",
             col = self.sort_column
         ))
     }
@@ -255,7 +258,7 @@ mod tests {
         );
         assert_eq!(
             next.keyset_condition(1, 2).unwrap(),
-            "(name > ?1 OR (name = ?1 AND id > ?2))"
+            "(name >= ?1 AND (name > ?1 OR (name = ?1 AND id > ?2)))"
         );
         // The same cursor with another sort or direction would skip or repeat rows: refused.
         assert!(ListParams::parse(&raw(&[("cursor", &cursor)]), &SPEC).is_err());

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod clock;
+pub mod contacts;
 pub mod customers;
 pub mod list;
 #[cfg(test)]

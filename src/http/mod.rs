@@ -2,6 +2,7 @@
 //! to problem+json.
 
 pub mod auth;
+pub mod contacts;
 pub mod cookies;
 pub mod customers;
 pub mod extract;
@@ -74,6 +75,12 @@ pub fn endpoints() -> Vec<Endpoint> {
             customers::restore,
         ),
         // contacts
+        ep(M::GET, "/api/v1/contacts", contacts::list),
+        ep(M::POST, "/api/v1/contacts", contacts::create),
+        ep(M::GET, "/api/v1/contacts/{id}", contacts::get),
+        ep(M::PATCH, "/api/v1/contacts/{id}", contacts::update),
+        ep(M::DELETE, "/api/v1/contacts/{id}", contacts::delete),
+        ep(M::POST, "/api/v1/contacts/{id}/restore", contacts::restore),
         // leads and stages
         // tasks, activities and timelines
         // trash and audit

@@ -47,6 +47,12 @@ use crate::http::{auth, customers, problem, system, tokens, trash, users};
         customers::delete,
         customers::restore,
         // contacts
+        crate::http::contacts::list,
+        crate::http::contacts::create,
+        crate::http::contacts::get,
+        crate::http::contacts::update,
+        crate::http::contacts::delete,
+        crate::http::contacts::restore,
         // leads and stages
         // tasks, activities and timelines
         trash::list,

@@ -7,6 +7,7 @@ mod auth;
 mod browser;
 mod cli;
 mod concurrency;
+mod contacts;
 mod customers;
 mod problems;
 mod tokens;

@@ -4,7 +4,8 @@
 -- and `deleted_at` (set while in the trash). Lists only ever show live rows, so their
 -- indexes are partial (`WHERE deleted_at IS NULL`): small, and exactly what the planner
 -- needs for "filter, newest first, next page". Nullable sort columns are indexed as
--- `ifnull(column, '~')` (a missing date sorts after every date) so keyset paging works.
+-- `ifnull(column, '~')` (a missing date sorts after every date), and nullable names as
+-- `ifnull(column, '')` (a missing name sorts before every name), so keyset paging works.
 
 CREATE TABLE stages (
     key         TEXT PRIMARY KEY,
@@ -74,7 +75,7 @@ CREATE TABLE contacts (
 
 CREATE INDEX contacts_created ON contacts (created_at, id) WHERE deleted_at IS NULL;
 CREATE INDEX contacts_updated ON contacts (updated_at, id) WHERE deleted_at IS NULL;
-CREATE INDEX contacts_last_name ON contacts (last_name COLLATE NOCASE, id) WHERE deleted_at IS NULL;
+CREATE INDEX contacts_last_name ON contacts (ifnull(last_name, '') COLLATE NOCASE, id) WHERE deleted_at IS NULL;
 CREATE INDEX contacts_first_name ON contacts (first_name COLLATE NOCASE, id) WHERE deleted_at IS NULL;
 CREATE INDEX contacts_owner ON contacts (owner_id, created_at, id) WHERE deleted_at IS NULL;
 CREATE INDEX contacts_customer ON contacts (customer_id, created_at, id) WHERE deleted_at IS NULL;
