@@ -342,7 +342,7 @@ pub const LIST: ListSpec = ListSpec {
 };
 
 /// The `SELECT` of one page and its parameters.
-fn list_sql(params: &ListParams) -> AppResult<(String, Vec<rusqlite::types::Value>)> {
+pub fn list_query(params: &ListParams) -> AppResult<(String, Vec<rusqlite::types::Value>)> {
     let mut q = records::Query::new(params);
     q.eq("owner_id", "owner_id")
         .eq("customer_id", "customer_id")
@@ -375,7 +375,7 @@ fn list_sql(params: &ListParams) -> AppResult<(String, Vec<rusqlite::types::Valu
 }
 
 pub fn list(conn: &Connection, params: &ListParams) -> AppResult<Page<Contact>> {
-    let (sql, args) = list_sql(params)?;
+    let (sql, args) = list_query(params)?;
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt
         .query_map(rusqlite::params_from_iter(args), from_row)?

@@ -103,7 +103,7 @@ pub fn full_scans(conn: &Connection, spec: &ListSpec, query: QueryFn) -> Vec<Str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{audit, customers};
+    use crate::domain::{audit, contacts, customers};
 
     fn db() -> Connection {
         let mut conn = Connection::open_in_memory().unwrap();
@@ -123,6 +123,11 @@ mod tests {
     #[test]
     fn customer_lists_use_indexes() {
         assert_indexed(&customers::LIST, customers::list_query);
+    }
+
+    #[test]
+    fn contact_lists_use_indexes() {
+        assert_indexed(&contacts::LIST, contacts::list_query);
     }
 
     #[test]

@@ -33,7 +33,7 @@ fn params(
 }
 
 fn plan(conn: &Connection, p: &ListParams) -> Vec<String> {
-    let (sql, args) = list_sql(p).unwrap();
+    let (sql, args) = list_query(p).unwrap();
     let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
     stmt.query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(3))
         .unwrap()
