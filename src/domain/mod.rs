@@ -3,11 +3,14 @@
 
 pub mod audit;
 pub mod clock;
+pub mod currency;
 pub mod customers;
+pub mod leads;
 pub mod list;
 pub mod records;
 pub mod sessions;
 pub mod settings;
+pub mod stages;
 pub mod tokens;
 pub mod users;
 pub mod values;
