@@ -13,6 +13,7 @@ use crate::auth::password;
 use crate::auth::permissions::Role;
 use crate::config::{Secret, ServeConfig};
 use crate::db::{connection, maintenance, migrations, open_and_migrate};
+use crate::domain::currency::Currency;
 use crate::domain::users::{self, NewUserInput, PasswordChange};
 use crate::domain::values::{Email, Password};
 use crate::error::AppError;
@@ -120,6 +121,10 @@ pub struct ServeArgs {
     /// On a database without users, fill it with demo data first (see `rapport demo`).
     #[arg(long, env = "RAPPORT_DEMO")]
     pub demo: bool,
+
+    /// ISO 4217 code used for new leads that give no currency.
+    #[arg(long, env = "RAPPORT_BASE_CURRENCY", default_value = "USD")]
+    pub base_currency: Currency,
 }
 
 #[derive(Debug, Subcommand)]
@@ -184,6 +189,7 @@ impl ServeArgs {
             db_readers: self.db_readers as usize,
             workers,
             max_body_bytes: self.max_body,
+            base_currency: self.base_currency,
             login_limits: Default::default(),
         })
     }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::auth::rate_limit::LoginLimits;
+use crate::domain::currency::Currency;
 
 /// The signing key from `RAPPORT_SECRET`. `Debug` never prints it.
 #[derive(Clone)]
@@ -49,6 +50,8 @@ pub struct ServeConfig {
     pub db_readers: usize,
     pub workers: usize,
     pub max_body_bytes: usize,
+    /// The currency of new leads that name none.
+    pub base_currency: Currency,
     /// Sign-in throttling; not a flag (the defaults are the policy), tests tighten or
     /// loosen it.
     pub login_limits: LoginLimits,
@@ -72,6 +75,7 @@ impl ServeConfig {
             db_readers: 2,
             workers: 2,
             max_body_bytes: 1024 * 1024,
+            base_currency: Currency::usd(),
             login_limits: LoginLimits::default(),
         }
     }

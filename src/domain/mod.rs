@@ -4,13 +4,16 @@
 pub mod audit;
 pub mod clock;
 pub mod contacts;
+pub mod currency;
 pub mod customers;
+pub mod leads;
 pub mod list;
 #[cfg(test)]
 mod query_plans;
 pub mod records;
 pub mod sessions;
 pub mod settings;
+pub mod stages;
 pub mod tokens;
 pub mod users;
 pub mod values;

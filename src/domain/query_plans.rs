@@ -31,6 +31,7 @@ fn sample(filter: &str) -> &'static str {
         "kind" => "call",
         "currency" => "USD",
         "role" => "sales",
+        "value_min" | "value_max" => "1000",
         _ => "0190a000-0000-7000-8000-000000000000",
     }
 }
@@ -103,7 +104,7 @@ pub fn full_scans(conn: &Connection, spec: &ListSpec, query: QueryFn) -> Vec<Str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{audit, contacts, customers};
+    use crate::domain::{audit, contacts, customers, leads};
 
     fn db() -> Connection {
         let mut conn = Connection::open_in_memory().unwrap();
@@ -128,6 +129,11 @@ mod tests {
     #[test]
     fn contact_lists_use_indexes() {
         assert_indexed(&contacts::LIST, contacts::list_query);
+    }
+
+    #[test]
+    fn lead_lists_use_indexes() {
+        assert_indexed(&leads::list::LIST, leads::list::list_query);
     }
 
     #[test]

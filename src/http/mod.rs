@@ -6,9 +6,11 @@ pub mod contacts;
 pub mod cookies;
 pub mod customers;
 pub mod extract;
+pub mod leads;
 pub mod middleware;
 pub mod openapi;
 pub mod problem;
+pub mod stages;
 pub mod system;
 pub mod tokens;
 pub mod trash;
@@ -82,6 +84,15 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep(M::DELETE, "/api/v1/contacts/{id}", contacts::delete),
         ep(M::POST, "/api/v1/contacts/{id}/restore", contacts::restore),
         // leads and stages
+        ep(M::GET, "/api/v1/leads", leads::list),
+        ep(M::POST, "/api/v1/leads", leads::create),
+        ep(M::GET, "/api/v1/leads/{id}", leads::get),
+        ep(M::PATCH, "/api/v1/leads/{id}", leads::update),
+        ep(M::DELETE, "/api/v1/leads/{id}", leads::delete),
+        ep(M::POST, "/api/v1/leads/{id}/restore", leads::restore),
+        ep(M::POST, "/api/v1/leads/{id}/stage", leads::move_stage),
+        ep(M::GET, "/api/v1/stages", stages::list),
+        ep(M::PUT, "/api/v1/stages", stages::replace),
         // tasks, activities and timelines
         // trash and audit
         ep(M::GET, "/api/v1/trash", trash::list),

@@ -54,6 +54,15 @@ use crate::http::{auth, customers, problem, system, tokens, trash, users};
         crate::http::contacts::delete,
         crate::http::contacts::restore,
         // leads and stages
+        crate::http::leads::list,
+        crate::http::leads::create,
+        crate::http::leads::get,
+        crate::http::leads::update,
+        crate::http::leads::delete,
+        crate::http::leads::restore,
+        crate::http::leads::move_stage,
+        crate::http::stages::list,
+        crate::http::stages::replace,
         // tasks, activities and timelines
         trash::list,
         trash::purge,

@@ -126,6 +126,8 @@ CREATE INDEX leads_source ON leads (source, created_at, id) WHERE deleted_at IS 
 CREATE INDEX leads_value ON leads (value_cents, id) WHERE deleted_at IS NULL;
 CREATE INDEX leads_expected_close ON leads (ifnull(expected_close_date, '~'), id) WHERE deleted_at IS NULL;
 CREATE INDEX leads_stage_changed ON leads (stage_changed_at, id) WHERE deleted_at IS NULL;
+-- Closed leads only: the lists' and reports' "closed between" ranges.
+CREATE INDEX leads_closed ON leads (closed_at, id) WHERE deleted_at IS NULL AND closed_at IS NOT NULL;
 CREATE INDEX leads_title ON leads (title COLLATE NOCASE, id) WHERE deleted_at IS NULL;
 CREATE INDEX leads_trash ON leads (deleted_at, id) WHERE deleted_at IS NOT NULL;
 
