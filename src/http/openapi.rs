@@ -49,6 +49,22 @@ use crate::http::{auth, customers, problem, system, tokens, trash, users};
         // contacts
         // leads and stages
         // tasks, activities and timelines
+        crate::http::tasks::list,
+        crate::http::tasks::create,
+        crate::http::tasks::get,
+        crate::http::tasks::update,
+        crate::http::tasks::delete,
+        crate::http::tasks::restore,
+        crate::http::tasks::complete,
+        crate::http::activities::list,
+        crate::http::activities::create,
+        crate::http::activities::get,
+        crate::http::activities::update,
+        crate::http::activities::delete,
+        crate::http::activities::restore,
+        crate::http::timeline::customer,
+        crate::http::timeline::contact,
+        crate::http::timeline::lead,
         trash::list,
         trash::purge,
         trash::audit_log,

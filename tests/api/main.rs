@@ -3,12 +3,15 @@
 
 mod helpers;
 
+mod activities;
 mod auth;
 mod browser;
 mod cli;
 mod concurrency;
 mod customers;
 mod problems;
+mod tasks;
+mod timeline;
 mod tokens;
 mod users;
 mod web;
