@@ -1,7 +1,9 @@
 //! The domain layer: one module per kind of record, holding its types, rules and SQL.
 //! Nothing here knows about HTTP or HTML.
 
+pub mod activities;
 pub mod audit;
+pub mod choice;
 pub mod clock;
 pub mod contacts;
 pub mod currency;
@@ -14,6 +16,8 @@ pub mod records;
 pub mod sessions;
 pub mod settings;
 pub mod stages;
+pub mod tasks;
+pub mod timeline;
 pub mod tokens;
 pub mod users;
 pub mod values;

@@ -104,7 +104,7 @@ pub fn full_scans(conn: &Connection, spec: &ListSpec, query: QueryFn) -> Vec<Str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{audit, contacts, customers, leads};
+    use crate::domain::{activities, audit, contacts, customers, leads, tasks};
 
     fn db() -> Connection {
         let mut conn = Connection::open_in_memory().unwrap();
@@ -134,6 +134,18 @@ mod tests {
     #[test]
     fn lead_lists_use_indexes() {
         assert_indexed(&leads::list::LIST, leads::list::list_query);
+    }
+
+    #[test]
+    fn task_lists_use_indexes() {
+        assert_indexed(&tasks::list::LIST, |p| {
+            tasks::list::list_query(p, "2026-01-01T00:00:00.000Z")
+        });
+    }
+
+    #[test]
+    fn activity_lists_use_indexes() {
+        assert_indexed(&activities::LIST, activities::list_query);
     }
 
     #[test]

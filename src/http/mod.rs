@@ -1,6 +1,7 @@
 //! The HTTP front door: every route in one table, thin handlers, and the mapping of errors
 //! to problem+json.
 
+pub mod activities;
 pub mod auth;
 pub mod contacts;
 pub mod cookies;
@@ -12,6 +13,8 @@ pub mod openapi;
 pub mod problem;
 pub mod stages;
 pub mod system;
+pub mod tasks;
+pub mod timeline;
 pub mod tokens;
 pub mod trash;
 pub mod users;
@@ -94,6 +97,30 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep(M::GET, "/api/v1/stages", stages::list),
         ep(M::PUT, "/api/v1/stages", stages::replace),
         // tasks, activities and timelines
+        ep(M::GET, "/api/v1/tasks", tasks::list),
+        ep(M::POST, "/api/v1/tasks", tasks::create),
+        ep(M::GET, "/api/v1/tasks/{id}", tasks::get),
+        ep(M::PATCH, "/api/v1/tasks/{id}", tasks::update),
+        ep(M::DELETE, "/api/v1/tasks/{id}", tasks::delete),
+        ep(M::POST, "/api/v1/tasks/{id}/restore", tasks::restore),
+        ep(M::POST, "/api/v1/tasks/{id}/complete", tasks::complete),
+        ep(M::GET, "/api/v1/activities", activities::list),
+        ep(M::POST, "/api/v1/activities", activities::create),
+        ep(M::GET, "/api/v1/activities/{id}", activities::get),
+        ep(M::PATCH, "/api/v1/activities/{id}", activities::update),
+        ep(M::DELETE, "/api/v1/activities/{id}", activities::delete),
+        ep(
+            M::POST,
+            "/api/v1/activities/{id}/restore",
+            activities::restore,
+        ),
+        ep(
+            M::GET,
+            "/api/v1/customers/{id}/timeline",
+            timeline::customer,
+        ),
+        ep(M::GET, "/api/v1/contacts/{id}/timeline", timeline::contact),
+        ep(M::GET, "/api/v1/leads/{id}/timeline", timeline::lead),
         // trash and audit
         ep(M::GET, "/api/v1/trash", trash::list),
         ep(M::POST, "/api/v1/{entity}/{id}/purge", trash::purge),

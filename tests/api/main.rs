@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod activities;
 mod auth;
 mod browser;
 mod cli;
@@ -12,6 +13,8 @@ mod customers;
 mod leads;
 mod problems;
 mod stages;
+mod tasks;
+mod timeline;
 mod tokens;
 mod users;
 mod web;

@@ -156,6 +156,8 @@ CREATE TABLE tasks (
     customer_id  TEXT REFERENCES customers (id),
     contact_id   TEXT REFERENCES contacts (id),
     completed_at TEXT,
+    -- Who marked it completed, for the timeline; cleared with `completed_at` on reopening.
+    completed_by TEXT REFERENCES users (id),
     created_at   TEXT NOT NULL,
     updated_at   TEXT NOT NULL,
     created_by   TEXT REFERENCES users (id),
@@ -164,6 +166,7 @@ CREATE TABLE tasks (
 ) STRICT;
 
 CREATE INDEX tasks_created ON tasks (created_at, id) WHERE deleted_at IS NULL;
+CREATE INDEX tasks_updated ON tasks (updated_at, id) WHERE deleted_at IS NULL;
 CREATE INDEX tasks_due ON tasks (ifnull(due_at, '~'), id) WHERE deleted_at IS NULL;
 CREATE INDEX tasks_assigned ON tasks (assigned_to, ifnull(due_at, '~'), id) WHERE deleted_at IS NULL;
 CREATE INDEX tasks_status ON tasks (status, ifnull(due_at, '~'), id) WHERE deleted_at IS NULL;
@@ -191,4 +194,5 @@ CREATE TABLE activities (
 CREATE INDEX activities_subject ON activities (subject_type, subject_id, occurred_at, id) WHERE deleted_at IS NULL;
 CREATE INDEX activities_creator ON activities (created_by, occurred_at, id) WHERE deleted_at IS NULL;
 CREATE INDEX activities_occurred ON activities (occurred_at, id) WHERE deleted_at IS NULL;
+CREATE INDEX activities_created ON activities (created_at, id) WHERE deleted_at IS NULL;
 CREATE INDEX activities_trash ON activities (deleted_at, id) WHERE deleted_at IS NOT NULL;
