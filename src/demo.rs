@@ -396,26 +396,56 @@ pub fn generate(
     let mut g = Generator::new(options, password_hash);
     let n = u64::from(options.customers);
     progress.start(n * 33 + 60);
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    g.users(&tx)?;
-    progress.advance(g.report.users);
-    g.customers_and_contacts(&tx, progress)?;
-    g.leads(&tx, progress)?;
-    g.tasks(&tx, progress)?;
-    g.activities(&tx, progress)?;
-    audit::record(
-        &tx,
-        Entry::new(None, "demo.generate", "demo").after(&serde_json::json!({
-            "seed": options.seed,
-            "customers": g.report.customers,
-            "contacts": g.report.contacts,
-            "leads": g.report.leads,
-            "tasks": g.report.tasks,
-            "activities": g.report.activities,
-        })),
-    )?;
-    tx.commit()?;
+    // A large run writes gigabytes: a bigger page cache keeps index pages in memory, and
+    // committing every CHUNK rows keeps the WAL (and so the disk needed) small. A run that
+    // fails part-way leaves part of the demo; start again on a new file.
+    conn.pragma_update(None, "cache_size", -262_144)?;
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let result = g.run(conn, progress);
+    match &result {
+        Ok(()) => conn.execute_batch("COMMIT")?,
+        Err(_) => {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+    }
+    conn.pragma_update(None, "cache_size", -16_000)?;
+    result?;
     Ok(g.report)
+}
+
+/// Rows written between two commits.
+const CHUNK: u64 = 100_000;
+
+impl Generator {
+    fn run(&mut self, conn: &Connection, progress: &dyn Progress) -> AppResult<()> {
+        self.users(conn)?;
+        progress.advance(self.report.users);
+        self.customers_and_contacts(conn, progress)?;
+        self.leads(conn, progress)?;
+        self.tasks(conn, progress)?;
+        self.activities(conn, progress)?;
+        let options = self.options;
+        audit::record(
+            conn,
+            Entry::new(None, "demo.generate", "demo").after(&serde_json::json!({
+                "seed": options.seed,
+                "customers": self.report.customers,
+                "contacts": self.report.contacts,
+                "leads": self.report.leads,
+                "tasks": self.report.tasks,
+                "activities": self.report.activities,
+            })),
+        )
+    }
+
+    /// Counts a written row and commits when a chunk is full.
+    fn wrote(&mut self, conn: &Connection) -> AppResult<()> {
+        self.written += 1;
+        if self.written % CHUNK == 0 {
+            conn.execute_batch("COMMIT; BEGIN IMMEDIATE")?;
+        }
+        Ok(())
+    }
 }
 
 struct Generator {
@@ -431,17 +461,28 @@ struct Generator {
     contacts: Vec<(String, usize, i64)>,
     leads: Vec<(String, Option<usize>, i64, Option<i64>)>,
     report: DemoReport,
+    written: u64,
+    customer_domains: Vec<String>,
 }
 
 struct CustomerRow {
     id: String,
     name: String,
+    /// The first contact at this customer, for leads' `contact_id`.
+    first_contact: Option<String>,
     created: i64,
     owner: String,
     segment: usize,
 }
 
 const DAY: i64 = 86_400;
+
+#[derive(Clone, Copy)]
+enum Who {
+    Rep,
+    Support,
+    Manager,
+}
 
 impl Generator {
     fn new(options: DemoOptions, password_hash: &str) -> Self {
@@ -457,6 +498,8 @@ impl Generator {
             contacts: Vec::new(),
             leads: Vec::new(),
             report: DemoReport::default(),
+            written: 0,
+            customer_domains: Vec::new(),
         }
     }
 
@@ -468,6 +511,15 @@ impl Generator {
         uuid::Builder::from_unix_timestamp_millis(millis, &bytes)
             .into_uuid()
             .to_string()
+    }
+
+    fn one_of(&mut self, who: Who) -> String {
+        let people = match who {
+            Who::Rep => &self.reps,
+            Who::Support => &self.support,
+            Who::Manager => &self.managers,
+        };
+        people[self.rng.random_range(0..people.len())].clone()
     }
 
     fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
@@ -591,10 +643,17 @@ impl Generator {
         )?;
         let segment_weights: Vec<(usize, f64)> =
             SEGMENTS.iter().enumerate().map(|(i, s)| (i, s.1)).collect();
+        // Inserting in time order appends to every index keyed by time or by id (UUIDv7),
+        // instead of touching random pages.
+        let mut times: Vec<i64> = (0..self.options.customers)
+            .map(|_| self.past_moment(36 * 30))
+            .collect();
+        times.sort_unstable();
+        let mut people_to_add: Vec<(i64, usize)> = Vec::new();
         for n in 0..self.options.customers {
-            let created = self.past_moment(36 * 30);
+            let created = times[n as usize];
             let id = self.id_at(created);
-            let owner = self.pick(&self.reps.clone()).clone();
+            let owner = self.one_of(Who::Rep);
             let name = format!(
                 "{} {}{}",
                 self.pick(COMPANY_FIRST),
@@ -609,6 +668,7 @@ impl Generator {
                 .take(24)
                 .collect();
             let domain = format!("{slug}{n}.example");
+            self.customer_domains.push(domain.clone());
             let segment = self.weighted(&segment_weights);
             let at = stored(created);
             let phone = format!("+1 555 {:04}", self.rng.random_range(0..10_000));
@@ -637,37 +697,50 @@ impl Generator {
                 tag.execute(params![id, "renewal due"])?;
             }
             self.report.customers += 1;
+            self.wrote(conn)?;
             let people = self.rng.random_range(1..=5);
             for _ in 0..people {
                 let c_created = self.between(created, self.now - 60);
-                let c_id = self.id_at(c_created);
-                let first = *self.pick(FIRST_NAMES);
-                let last = *self.pick(LAST_NAMES);
-                let email = format!("{}.{}@{}", ascii_slug(first), ascii_slug(last), domain);
-                let phone = format!("+1 555 {:04}", self.rng.random_range(0..10_000));
-                let title = *self.pick(TITLES);
-                contact.execute(params![
-                    c_id,
-                    stored(c_created),
-                    owner,
-                    id,
-                    first,
-                    last,
-                    email,
-                    phone,
-                    title
-                ])?;
-                self.contacts.push((c_id, self.customers.len(), c_created));
-                self.report.contacts += 1;
+                people_to_add.push((c_created, self.customers.len()));
             }
             self.customers.push(CustomerRow {
                 id,
                 name,
+                first_contact: None,
                 created,
                 owner,
                 segment,
             });
-            progress.advance(1 + people as u64);
+            progress.advance(1);
+        }
+        people_to_add.sort_unstable();
+        for (c_created, ci) in people_to_add {
+            let c_id = self.id_at(c_created);
+            let first = *self.pick(FIRST_NAMES);
+            let last = *self.pick(LAST_NAMES);
+            let domain = &self.customer_domains[ci];
+            let email = format!("{}.{}@{}", ascii_slug(first), ascii_slug(last), domain);
+            let phone = format!("+1 555 {:04}", self.rng.random_range(0..10_000));
+            let title = *self.pick(TITLES);
+            let c = &self.customers[ci];
+            contact.execute(params![
+                c_id,
+                stored(c_created),
+                c.owner,
+                c.id,
+                first,
+                last,
+                email,
+                phone,
+                title
+            ])?;
+            if self.customers[ci].first_contact.is_none() {
+                self.customers[ci].first_contact = Some(c_id.clone());
+            }
+            self.contacts.push((c_id, ci, c_created));
+            self.report.contacts += 1;
+            self.wrote(conn)?;
+            progress.advance(1);
         }
         Ok(())
     }
@@ -686,13 +759,15 @@ impl Generator {
         let total = u64::from(self.options.customers) * 5;
         let source_weights: Vec<(usize, f64)> =
             SOURCES.iter().enumerate().map(|(i, s)| (i, s.1)).collect();
+        let mut times: Vec<i64> = (0..total).map(|_| self.past_moment(24 * 30)).collect();
+        times.sort_unstable();
         for n in 0..total {
-            let created = self.past_moment(24 * 30);
+            let created = times[n as usize];
             let id = self.id_at(created);
             let source = self.weighted(&source_weights);
             let prospect = self.rng.random_bool(0.25) || self.customers.is_empty();
             let (customer, contact, segment, owner) = if prospect {
-                let rep = self.pick(&self.reps.clone()).clone();
+                let rep = self.one_of(Who::Rep);
                 (
                     None,
                     None,
@@ -702,11 +777,7 @@ impl Generator {
             } else {
                 let ci = self.rng.random_range(0..self.customers.len());
                 let c = &self.customers[ci];
-                let contact = self
-                    .contacts
-                    .iter()
-                    .find(|(_, idx, _)| *idx == ci)
-                    .map(|(cid, _, _)| cid.clone());
+                let contact = c.first_contact.clone();
                 (Some(ci), contact, c.segment, c.owner.clone())
             };
             let mu = SEGMENTS[segment].2;
@@ -821,6 +892,7 @@ impl Generator {
             }
             self.leads.push((id, customer, created, closed_at));
             self.report.leads += 1;
+            self.wrote(conn)?;
             if n % 64 == 63 {
                 progress.advance(64 * 2);
             }
@@ -831,26 +903,37 @@ impl Generator {
     fn tasks(&mut self, conn: &Connection, progress: &dyn Progress) -> AppResult<()> {
         let mut task = conn.prepare(
             "INSERT INTO tasks (id, created_at, updated_at, created_by, version, title, description, due_at,
-                                remind_at, priority, status, assigned_to, lead_id, customer_id, completed_at)
-             VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                                remind_at, priority, status, assigned_to, lead_id, customer_id, completed_at,
+                                completed_by)
+             VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         )?;
         let total = u64::from(self.options.customers) * 5 / 2;
-        for n in 0..total {
-            let (lead_id, customer, lead_created, closed) = if self.leads.is_empty() {
-                break;
-            } else {
-                self.leads[self.rng.random_range(0..self.leads.len())].clone()
-            };
-            let created = self.between(lead_created, closed.unwrap_or(self.now - 60));
+        if self.leads.is_empty() {
+            return Ok(());
+        }
+        // (created, lead index), inserted in time order.
+        let mut planned: Vec<(i64, usize)> = (0..total)
+            .map(|_| {
+                let li = self.rng.random_range(0..self.leads.len());
+                let (_, _, lead_created, closed) = self.leads[li];
+                (
+                    self.between(lead_created, closed.unwrap_or(self.now - 60)),
+                    li,
+                )
+            })
+            .collect();
+        planned.sort_unstable();
+        for (n, (created, li)) in planned.into_iter().enumerate() {
+            let (lead_id, customer, _, _) = self.leads[li].clone();
             let due = created + self.rng.random_range(1..30) * DAY;
             let id = self.id_at(created);
             let assignee = if self.rng.random_bool(0.15) && !self.support.is_empty() {
-                self.pick(&self.support.clone()).clone()
+                self.one_of(Who::Support)
             } else {
-                self.pick(&self.reps.clone()).clone()
+                self.one_of(Who::Rep)
             };
             let creator = if self.rng.random_bool(0.2) {
-                self.pick(&self.managers.clone()).clone()
+                self.one_of(Who::Manager)
             } else {
                 assignee.clone()
             };
@@ -883,8 +966,10 @@ impl Generator {
                 lead_id,
                 customer.map(|ci| self.customers[ci].id.clone()),
                 completed_at,
+                done.then_some(&assignee),
             ])?;
             self.report.tasks += 1;
+            self.wrote(conn)?;
             if n % 64 == 63 {
                 progress.advance(64);
             }
@@ -899,30 +984,42 @@ impl Generator {
              VALUES (?1, ?2, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8)",
         )?;
         let total = u64::from(self.options.customers) * 20;
-        for n in 0..total {
-            let roll = self.rng.random_range(0..10);
-            let (subject_type, subject_id, from, to) = if roll < 6 && !self.leads.is_empty() {
-                let (id, _, created, closed) =
-                    self.leads[self.rng.random_range(0..self.leads.len())].clone();
-                ("lead", id, created, closed.unwrap_or(self.now - 60))
-            } else if roll < 8 && !self.contacts.is_empty() {
-                let (id, _, created) =
-                    self.contacts[self.rng.random_range(0..self.contacts.len())].clone();
-                ("contact", id, created, self.now - 60)
-            } else if !self.customers.is_empty() {
-                let c = &self.customers[self.rng.random_range(0..self.customers.len())];
-                ("customer", c.id.clone(), c.created, self.now - 60)
-            } else {
-                break;
+        if self.customers.is_empty() {
+            return Ok(());
+        }
+        // (occurred, subject kind, subject index), inserted in time order.
+        let mut planned: Vec<(i64, u8, u32)> = (0..total)
+            .map(|_| {
+                let roll = self.rng.random_range(0..10);
+                let (kind, index, from, to) = if roll < 6 && !self.leads.is_empty() {
+                    let li = self.rng.random_range(0..self.leads.len());
+                    let (_, _, created, closed) = self.leads[li];
+                    (0u8, li, created, closed.unwrap_or(self.now - 60))
+                } else if roll < 8 && !self.contacts.is_empty() {
+                    let ci = self.rng.random_range(0..self.contacts.len());
+                    (1, ci, self.contacts[ci].2, self.now - 60)
+                } else {
+                    let ci = self.rng.random_range(0..self.customers.len());
+                    (2, ci, self.customers[ci].created, self.now - 60)
+                };
+                (self.between(from, to.max(from + 1)), kind, index as u32)
+            })
+            .collect();
+        planned.sort_unstable();
+        for (n, (occurred, kind, index)) in planned.into_iter().enumerate() {
+            let index = index as usize;
+            let (subject_type, subject_id) = match kind {
+                0 => ("lead", self.leads[index].0.clone()),
+                1 => ("contact", self.contacts[index].0.clone()),
+                _ => ("customer", self.customers[index].id.clone()),
             };
-            let occurred = self.between(from, to.max(from + 1));
             let id = self.id_at(occurred);
             let (kind, bodies) = *self.pick(ACTIVITY_BODIES);
             let body = *self.pick(bodies);
             let author = if self.rng.random_bool(0.2) && !self.support.is_empty() {
-                self.pick(&self.support.clone()).clone()
+                self.one_of(Who::Support)
             } else {
-                self.pick(&self.reps.clone()).clone()
+                self.one_of(Who::Rep)
             };
             activity.execute(params![
                 id,
@@ -935,6 +1032,7 @@ impl Generator {
                 stored(occurred)
             ])?;
             self.report.activities += 1;
+            self.wrote(conn)?;
             if n % 256 == 255 {
                 progress.advance(256);
             }
