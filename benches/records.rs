@@ -1,0 +1,161 @@
+//! In-process cost of one request's database work on a large CRM (no HTTP): the figures
+//! issue 3 sets targets for. Run on a release build:
+//!
+//! ```sh
+//! target/release/rapport --db /tmp/large.db demo --customers 100000   # once, ~1 min
+//! cargo bench --bench records -- /tmp/large.db
+//! ```
+//!
+//! `create_lead` adds leads titled "Bench lead …" to the database it is given.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use rapport::auth::Actor;
+use rapport::auth::actor::Via;
+use rapport::auth::permissions::Role;
+use rapport::domain::activities::SubjectType;
+use rapport::domain::currency::Currency;
+use rapport::domain::leads::{self, LeadInput};
+use rapport::domain::list::ListParams;
+use rapport::domain::timeline::{self, TimelineParams};
+use rusqlite::Connection;
+
+const STAGES: [&str; 6] = ["new", "contacted", "qualified", "proposal", "won", "lost"];
+
+fn main() {
+    let db: PathBuf = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .or_else(|| std::env::var("RAPPORT_BENCH_DB").ok())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            eprintln!("usage: cargo bench --bench records -- DB (a database made by `rapport demo`)");
+            std::process::exit(2)
+        });
+    let conn = rapport::db::connection::open_existing(&db).expect("open the database");
+    let counts: (i64, i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM customers), (SELECT count(*) FROM leads), (SELECT count(*) FROM activities)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .expect("a Rapport database");
+    println!(
+        "database: {} ({} customers, {} leads, {} activities)",
+        db.display(),
+        counts.0,
+        counts.1,
+        counts.2
+    );
+    let admin = actor(&conn);
+
+    report("list_leads (stage, newest first, 50)", 2_000, |i| {
+        let stage = STAGES[i % STAGES.len()];
+        let params = params(&[("stage", stage), ("sort", "created_at"), ("order", "desc"), ("limit", "50")]);
+        let page = leads::list(&conn, &admin, &params).expect("list");
+        assert!(!page.items.is_empty());
+    });
+
+    // A page 200 pages deep: keyset paging costs the same at any depth.
+    let deep = deep_cursor(&conn, &admin, 200);
+    report("list_leads page 201 (cursor)", 2_000, |_| {
+        let params = params(&[("stage", "lost"), ("sort", "created_at"), ("order", "desc"), ("limit", "50"), ("cursor", &deep)]);
+        let page = leads::list(&conn, &admin, &params).expect("deep page");
+        assert_eq!(page.items.len(), 50);
+    });
+
+    let ids = sample_leads(&conn, 1_000);
+    report("get_lead", 20_000, |i| {
+        leads::get(&conn, &admin, &ids[i % ids.len()]).expect("get");
+    });
+    let timeline_params = TimelineParams::parse(&[]).expect("defaults");
+    report("get_lead + timeline (50 items)", 5_000, |i| {
+        let id = &ids[i % ids.len()];
+        leads::get(&conn, &admin, id).expect("get");
+        timeline::page(&conn, SubjectType::Lead, id, &timeline_params).expect("timeline");
+    });
+
+    let usd = Currency::parse("value", "USD").expect("USD");
+    report("create_lead + audit, own transaction", 2_000, |i| {
+        let input: LeadInput = serde_json::from_value(serde_json::json!({
+            "title": format!("Bench lead {i}"),
+            "value_cents": 125_000,
+            "source": "website",
+            "company_name": "Bench Co"
+        }))
+        .expect("input");
+        conn.execute_batch("BEGIN IMMEDIATE").expect("begin");
+        leads::create(&conn, &admin, &input, &usd).expect("create");
+        conn.execute_batch("COMMIT").expect("commit");
+    });
+}
+
+fn actor(conn: &Connection) -> Actor {
+    let (user_id, name, email): (String, String, String) = conn
+        .query_row(
+            "SELECT id, name, email FROM users WHERE role = 'admin' AND active = 1 ORDER BY created_at LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .expect("an admin user");
+    Actor {
+        user_id,
+        role: Role::Admin,
+        name,
+        email,
+        via: Via::Session {
+            session_id: "bench".into(),
+        },
+    }
+}
+
+fn params(pairs: &[(&str, &str)]) -> ListParams {
+    let raw: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    ListParams::parse(&raw, &leads::list::LIST).expect("valid list parameters")
+}
+
+fn deep_cursor(conn: &Connection, admin: &Actor, pages: usize) -> String {
+    let mut cursor: Option<String> = None;
+    for _ in 0..pages {
+        let mut pairs = vec![("stage", "lost"), ("sort", "created_at"), ("order", "desc"), ("limit", "50")];
+        if let Some(c) = &cursor {
+            pairs.push(("cursor", c));
+        }
+        let page = leads::list(conn, admin, &params(&pairs)).expect("page");
+        cursor = Some(page.next_cursor.expect("the demo has enough lost leads"));
+    }
+    cursor.unwrap_or_default()
+}
+
+fn sample_leads(conn: &Connection, n: usize) -> Vec<String> {
+    let mut stmt = conn
+        .prepare("SELECT id FROM leads WHERE deleted_at IS NULL ORDER BY value_cents DESC LIMIT ?1")
+        .expect("prepare");
+    stmt.query_map([n as i64], |r| r.get(0))
+        .expect("query")
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// Runs `f` `n` times after a warm-up and prints mean, p50 and p99 per call.
+fn report(name: &str, n: usize, mut f: impl FnMut(usize)) {
+    for i in 0..n.min(200) {
+        f(i);
+    }
+    let mut times: Vec<Duration> = Vec::with_capacity(n);
+    for i in 0..n {
+        let start = Instant::now();
+        f(i);
+        times.push(start.elapsed());
+    }
+    times.sort_unstable();
+    let total: Duration = times.iter().sum();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "{name:<40} mean {:>7.3} ms   p50 {:>7.3} ms   p99 {:>7.3} ms   ({n} runs)",
+        ms(total / n as u32),
+        ms(times[n / 2]),
+        ms(times[n * 99 / 100])
+    );
+}
