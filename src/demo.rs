@@ -441,7 +441,7 @@ impl Generator {
     /// Counts a written row and commits when a chunk is full.
     fn wrote(&mut self, conn: &Connection) -> AppResult<()> {
         self.written += 1;
-        if self.written % CHUNK == 0 {
+        if self.written.is_multiple_of(CHUNK) {
             conn.execute_batch("COMMIT; BEGIN IMMEDIATE")?;
         }
         Ok(())

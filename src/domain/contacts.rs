@@ -394,5 +394,24 @@ pub fn list(conn: &Connection, params: &ListParams) -> AppResult<Page<Contact>> 
     }))
 }
 
+/// A live contact at this customer with this e-mail address (stored lower-case), for
+/// conversions and imports.
+pub fn find_by_email(
+    conn: &Connection,
+    customer_id: &str,
+    email: &str,
+) -> AppResult<Option<String>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id FROM contacts
+              WHERE email = ?2 COLLATE NOCASE AND customer_id = ?1 AND deleted_at IS NULL
+              ORDER BY created_at LIMIT 1",
+        )?
+        .query_row(params![customer_id, email.trim().to_lowercase()], |r| {
+            r.get(0)
+        })
+        .optional()?)
+}
+
 #[cfg(test)]
 mod tests;

@@ -19,30 +19,73 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let is_json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<mime::Mime>().ok())
-            .is_some_and(|m| {
-                m.type_() == mime::APPLICATION
-                    && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON))
-            });
-        let limit = req
-            .app_data::<web::Data<AppState>>()
-            .map_or(1024 * 1024, |s| s.config.max_body_bytes);
-        let body = web::Bytes::from_request(req, payload);
+        let is_json = is_json(req);
+        let body = read_body(req, payload);
         Box::pin(async move {
             if !is_json {
                 return Err(AppError::UnsupportedMediaType {
                     expected: "application/json",
                 });
             }
-            let bytes = body.await.map_err(|e| match e.as_error::<PayloadError>() {
-                Some(PayloadError::Overflow) => AppError::PayloadTooLarge { limit },
-                _ => AppError::BadRequest(format!("Could not read the body: {e}")),
-            })?;
-            parse_json(&bytes).map(ApiJson)
+            parse_json(&body.await?).map(ApiJson)
+        })
+    }
+}
+
+/// A JSON body that may be left out, for actions whose options all have defaults: no body
+/// (or only whitespace), with or without a content type, or a JSON `null`, is
+/// `T::default()`. Any other body follows the rules of [`ApiJson`]. Document it as
+/// `request_body(content = Option<T>)`, which OpenAPI renders as "not required, or null".
+pub struct OptionalJson<T>(pub T);
+
+impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalJson<T> {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let is_json = is_json(req);
+        let body = read_body(req, payload);
+        Box::pin(async move {
+            let bytes = body.await?;
+            let content = bytes.trim_ascii();
+            if content.is_empty() || (is_json && content == b"null") {
+                return Ok(OptionalJson(T::default()));
+            }
+            if !is_json {
+                return Err(AppError::UnsupportedMediaType {
+                    expected: "application/json",
+                });
+            }
+            parse_json(&bytes).map(OptionalJson)
+        })
+    }
+}
+
+/// Whether the request says its body is JSON (`application/json` or `+json`).
+fn is_json(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<mime::Mime>().ok())
+        .is_some_and(|m| {
+            m.type_() == mime::APPLICATION
+                && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON))
+        })
+}
+
+/// The whole body, 413 past the configured limit.
+fn read_body(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> impl Future<Output = Result<web::Bytes, AppError>> + 'static {
+    let limit = req
+        .app_data::<web::Data<AppState>>()
+        .map_or(1024 * 1024, |s| s.config.max_body_bytes);
+    let body = web::Bytes::from_request(req, payload);
+    async move {
+        body.await.map_err(|e| match e.as_error::<PayloadError>() {
+            Some(PayloadError::Overflow) => AppError::PayloadTooLarge { limit },
+            _ => AppError::BadRequest(format!("Could not read the body: {e}")),
         })
     }
 }

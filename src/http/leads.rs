@@ -4,10 +4,10 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 
 use crate::auth::Credentials;
-use crate::domain::leads::{self, Lead, LeadInput, StageMove};
+use crate::domain::leads::{self, Conversion, ConvertInput, Lead, LeadInput, StageMove};
 use crate::domain::list::{ListParams, Page};
 use crate::error::AppResult;
-use crate::http::extract::{ApiJson, IfMatch, etag};
+use crate::http::extract::{ApiJson, IfMatch, OptionalJson, etag};
 use crate::http::problem::Problem;
 use crate::state::AppState;
 
@@ -144,6 +144,56 @@ pub async fn move_stage(
     Ok(HttpResponse::Ok()
         .insert_header(etag(lead.meta.version))
         .json(lead))
+}
+
+/// Convert a prospect lead into a customer and a contact, in one step.
+///
+/// For a lead that carries its prospect's details (`company_name`, `contact_name`, `email`,
+/// `phone`) and is not linked to a customer or contact yet (409 otherwise). All of it
+/// happens together or not at all:
+///
+/// - **Customer**: `customer_id` from the body if given; else a live customer whose domain
+///   is the body's `domain` or, without one, the domain of the lead's `email` (never a
+///   free-mail provider such as gmail.com or outlook.com); else a new customer named
+///   `company_name` (422 when the lead has none), with that domain.
+/// - **Contact** (unless `"create_contact": false`): a live contact at that customer with
+///   the lead's `email`; else a new one from `contact_name` (split at its last space into
+///   first and last name; 422 when the lead has none), `email` and `phone`.
+/// - **Lead**: `customer_id` and `contact_id` are set, and the prospect fields now held by
+///   those records are cleared (all four; with `"create_contact": false` only
+///   `company_name`). Stage and everything else stay. The audit entry `lead.convert` keeps
+///   the values as they were.
+///
+/// New records belong to the lead's owner (its assignee, else its creator) and are audited
+/// as `customer.create` and `contact.create`; reused records are linked, not changed. The
+/// body is optional: send none, or `{}`, for the defaults. Needs permission to edit the lead
+/// and to create customers and contacts (so support users may not convert). `If-Match` is
+/// optional, as for PATCH; the `ETag` answered is the lead's.
+#[utoipa::path(post, path = "/api/v1/leads/{id}/convert", tag = "leads",
+    request_body(content = Option<ConvertInput>, content_type = "application/json",
+        description = "Optional; no body means all defaults"),
+    params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "The lead's ETag you last saw")),
+    responses((status = 200, description = "Converted", body = Conversion, headers(("ETag" = String))),
+        (status = 400, response = Problem), (status = 401, response = Problem),
+        (status = 403, response = Problem), (status = 404, response = Problem),
+        (status = 409, response = Problem), (status = 412, response = Problem),
+        (status = 413, response = Problem), (status = 415, response = Problem),
+        (status = 422, response = Problem)))]
+pub async fn convert(
+    state: web::Data<AppState>,
+    credentials: Credentials,
+    id: web::Path<String>,
+    IfMatch(expected): IfMatch,
+    OptionalJson(input): OptionalJson<ConvertInput>,
+) -> AppResult<HttpResponse> {
+    let conversion = state
+        .write_as(&credentials, move |conn, actor| {
+            leads::convert(conn, actor, &id, &input, expected)
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(conversion.lead.meta.version))
+        .json(conversion))
 }
 
 /// Move a lead to the trash.

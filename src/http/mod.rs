@@ -94,6 +94,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep(M::DELETE, "/api/v1/leads/{id}", leads::delete),
         ep(M::POST, "/api/v1/leads/{id}/restore", leads::restore),
         ep(M::POST, "/api/v1/leads/{id}/stage", leads::move_stage),
+        ep(M::POST, "/api/v1/leads/{id}/convert", leads::convert),
         ep(M::GET, "/api/v1/stages", stages::list),
         ep(M::PUT, "/api/v1/stages", stages::replace),
         // tasks, activities and timelines

@@ -61,6 +61,7 @@ use crate::http::{auth, customers, problem, system, tokens, trash, users};
         crate::http::leads::delete,
         crate::http::leads::restore,
         crate::http::leads::move_stage,
+        crate::http::leads::convert,
         crate::http::stages::list,
         crate::http::stages::replace,
         // tasks, activities and timelines

@@ -9,6 +9,7 @@ mod browser;
 mod cli;
 mod concurrency;
 mod contacts;
+mod convert;
 mod customers;
 mod leads;
 mod problems;

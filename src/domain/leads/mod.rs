@@ -5,12 +5,14 @@
 //! passes it through [`Lead::visible_to`], and lists refuse to filter or sort by value for
 //! them (see [`list`]).
 
+mod convert;
 mod input;
 pub mod list;
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
+pub use convert::{Conversion, ConvertInput, convert};
 pub use input::{LeadInput, StageMove};
 pub use list::{LIST, LIST_WITHOUT_VALUE, list, list_spec};
 
@@ -235,35 +237,7 @@ fn save(conn: &Connection, actor: &Actor, before: Lead, input: &LeadInput) -> Ap
     )?;
     after.meta.updated_at = now.clone();
     after.meta.version += 1;
-    conn.prepare_cached(
-        "UPDATE leads SET title = ?2, customer_id = ?3, contact_id = ?4, stage = ?5,
-                          value_cents = ?6, currency = ?7, source = ?8, assigned_to = ?9,
-                          expected_close_date = ?10, lost_reason = ?11, company_name = ?12,
-                          contact_name = ?13, email = ?14, phone = ?15, stage_changed_at = ?16,
-                          closed_at = ?17, updated_at = ?18, version = ?19
-          WHERE id = ?1",
-    )?
-    .execute(params![
-        after.meta.id,
-        after.title,
-        after.customer_id,
-        after.contact_id,
-        after.stage,
-        after.value_cents,
-        after.currency,
-        after.source,
-        after.assigned_to,
-        after.expected_close_date,
-        after.lost_reason,
-        after.company_name,
-        after.contact_name,
-        after.email,
-        after.phone,
-        after.stage_changed_at,
-        after.closed_at,
-        after.meta.updated_at,
-        after.meta.version,
-    ])?;
+    persist(conn, &after)?;
     if entered.is_some() {
         record_stage_change(
             conn,
@@ -276,6 +250,40 @@ fn save(conn: &Connection, actor: &Actor, before: Lead, input: &LeadInput) -> Ap
     }
     audit_update(conn, actor, &before, &after, entered.is_some())?;
     Ok(after.visible_to(actor))
+}
+
+/// Writes every column of an existing lead as `lead` has it.
+fn persist(conn: &Connection, lead: &Lead) -> AppResult<()> {
+    conn.prepare_cached(
+        "UPDATE leads SET title = ?2, customer_id = ?3, contact_id = ?4, stage = ?5,
+                          value_cents = ?6, currency = ?7, source = ?8, assigned_to = ?9,
+                          expected_close_date = ?10, lost_reason = ?11, company_name = ?12,
+                          contact_name = ?13, email = ?14, phone = ?15, stage_changed_at = ?16,
+                          closed_at = ?17, updated_at = ?18, version = ?19
+          WHERE id = ?1",
+    )?
+    .execute(params![
+        lead.meta.id,
+        lead.title,
+        lead.customer_id,
+        lead.contact_id,
+        lead.stage,
+        lead.value_cents,
+        lead.currency,
+        lead.source,
+        lead.assigned_to,
+        lead.expected_close_date,
+        lead.lost_reason,
+        lead.company_name,
+        lead.contact_name,
+        lead.email,
+        lead.phone,
+        lead.stage_changed_at,
+        lead.closed_at,
+        lead.meta.updated_at,
+        lead.meta.version,
+    ])?;
+    Ok(())
 }
 
 /// The fields a stage move changes, audited as `lead.stage`.
