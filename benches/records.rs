@@ -30,7 +30,9 @@ fn main() {
         .or_else(|| std::env::var("RAPPORT_BENCH_DB").ok())
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            eprintln!("usage: cargo bench --bench records -- DB (a database made by `rapport demo`)");
+            eprintln!(
+                "usage: cargo bench --bench records -- DB (a database made by `rapport demo`)"
+            );
             std::process::exit(2)
         });
     let conn = rapport::db::connection::open_existing(&db).expect("open the database");
@@ -52,7 +54,12 @@ fn main() {
 
     report("list_leads (stage, newest first, 50)", 2_000, |i| {
         let stage = STAGES[i % STAGES.len()];
-        let params = params(&[("stage", stage), ("sort", "created_at"), ("order", "desc"), ("limit", "50")]);
+        let params = params(&[
+            ("stage", stage),
+            ("sort", "created_at"),
+            ("order", "desc"),
+            ("limit", "50"),
+        ]);
         let page = leads::list(&conn, &admin, &params).expect("list");
         assert!(!page.items.is_empty());
     });
@@ -60,7 +67,13 @@ fn main() {
     // A page 200 pages deep: keyset paging costs the same at any depth.
     let deep = deep_cursor(&conn, &admin, 200);
     report("list_leads page 201 (cursor)", 2_000, |_| {
-        let params = params(&[("stage", "lost"), ("sort", "created_at"), ("order", "desc"), ("limit", "50"), ("cursor", &deep)]);
+        let params = params(&[
+            ("stage", "lost"),
+            ("sort", "created_at"),
+            ("order", "desc"),
+            ("limit", "50"),
+            ("cursor", &deep),
+        ]);
         let page = leads::list(&conn, &admin, &params).expect("deep page");
         assert_eq!(page.items.len(), 50);
     });
@@ -111,14 +124,22 @@ fn actor(conn: &Connection) -> Actor {
 }
 
 fn params(pairs: &[(&str, &str)]) -> ListParams {
-    let raw: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let raw: Vec<(String, String)> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     ListParams::parse(&raw, &leads::list::LIST).expect("valid list parameters")
 }
 
 fn deep_cursor(conn: &Connection, admin: &Actor, pages: usize) -> String {
     let mut cursor: Option<String> = None;
     for _ in 0..pages {
-        let mut pairs = vec![("stage", "lost"), ("sort", "created_at"), ("order", "desc"), ("limit", "50")];
+        let mut pairs = vec![
+            ("stage", "lost"),
+            ("sort", "created_at"),
+            ("order", "desc"),
+            ("limit", "50"),
+        ];
         if let Some(c) = &cursor {
             pairs.push(("cursor", c));
         }
