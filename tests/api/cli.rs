@@ -145,3 +145,48 @@ async fn a_short_secret_is_refused() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least 32 bytes"));
 }
+
+#[actix_web::test]
+async fn demo_fills_an_empty_crm_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    let run = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_rapport"))
+            .args(["demo", "--customers", "20", "--seed", "3"])
+            .env("RAPPORT_DB", &db)
+            .env("RAPPORT_BCRYPT_COST", "4")
+            .output()
+            .unwrap()
+    };
+    let out = run();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("20 customers") && stdout.contains("admin@demo.example"), "{stdout}");
+    let again = run();
+    assert!(!again.status.success(), "demo data never mixes with existing records");
+
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let leads: i64 = conn.query_row("SELECT count(*) FROM leads", [], |r| r.get(0)).unwrap();
+    assert_eq!(leads, 100);
+    let check = std::process::Command::new(env!("CARGO_BIN_EXE_rapport"))
+        .arg("check")
+        .env("RAPPORT_DB", &db)
+        .output()
+        .unwrap();
+    assert!(check.status.success());
+
+    // The demo users can sign in with the documented password.
+    let mut config = rapport::config::ServeConfig::for_tests(db.clone());
+    config.secret = Some(rapport::config::Secret::parse(crate::helpers::SECRET).unwrap());
+    let running = rapport::app::start(config).await.unwrap();
+    assert!(running.setup_link().is_none());
+    let base = format!("http://{}", running.addr);
+    actix_web::rt::spawn(running.server);
+    let res = crate::helpers::client()
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({"email": "admin@demo.example", "password": rapport::demo::PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::OK);
+}
