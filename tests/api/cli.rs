@@ -159,14 +159,26 @@ async fn demo_fills_an_empty_crm_once() {
             .unwrap()
     };
     let out = run();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(stdout.contains("20 customers") && stdout.contains("admin@demo.example"), "{stdout}");
+    assert!(
+        stdout.contains("20 customers") && stdout.contains("admin@demo.example"),
+        "{stdout}"
+    );
     let again = run();
-    assert!(!again.status.success(), "demo data never mixes with existing records");
+    assert!(
+        !again.status.success(),
+        "demo data never mixes with existing records"
+    );
 
     let conn = rusqlite::Connection::open(&db).unwrap();
-    let leads: i64 = conn.query_row("SELECT count(*) FROM leads", [], |r| r.get(0)).unwrap();
+    let leads: i64 = conn
+        .query_row("SELECT count(*) FROM leads", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(leads, 100);
     let check = std::process::Command::new(env!("CARGO_BIN_EXE_rapport"))
         .arg("check")
