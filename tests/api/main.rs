@@ -13,6 +13,7 @@ mod convert;
 mod customers;
 mod leads;
 mod problems;
+mod robustness;
 mod stages;
 mod tasks;
 mod timeline;
