@@ -280,24 +280,18 @@ pub fn delete(
     expected_version: Option<i64>,
 ) -> AppResult<()> {
     let current = get(conn, id)?;
-    records::require(
+    records::delete_checked(
+        conn,
         actor,
-        RecordAction::Delete,
         KIND,
-        ownership(actor, &current),
-    )?;
-    records::check_version(expected_version, current.meta.version)?;
-    records::trash(conn, KIND, id, actor, &Timestamp::now().to_stored())
+        id,
+        current.meta.version,
+        expected_version,
+    )
 }
 
 pub fn restore(conn: &Connection, actor: &Actor, id: &str) -> AppResult<Activity> {
-    records::require(
-        actor,
-        RecordAction::Delete,
-        KIND,
-        records::ownership(conn, KIND, id, actor)?,
-    )?;
-    records::untrash(conn, KIND, id, actor)?;
+    records::restore_checked(conn, actor, KIND, id)?;
     get(conn, id)
 }
 

@@ -285,14 +285,14 @@ pub fn delete(
     expected_version: Option<i64>,
 ) -> AppResult<()> {
     let current = get(conn, id)?;
-    records::require(
+    records::delete_checked(
+        conn,
         actor,
-        RecordAction::Delete,
         KIND,
-        records::ownership(conn, KIND, id, actor)?,
-    )?;
-    records::check_version(expected_version, current.meta.version)?;
-    records::trash(conn, KIND, id, actor, &Timestamp::now().to_stored())
+        id,
+        current.meta.version,
+        expected_version,
+    )
 }
 
 /// Brings a contact back from the trash. A contact whose customer is still in the trash

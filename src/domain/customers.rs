@@ -323,13 +323,7 @@ fn live_children(conn: &Connection, id: &str) -> AppResult<(i64, i64)> {
 
 /// Restores a customer and whatever was trashed together with it.
 pub fn restore(conn: &Connection, actor: &Actor, id: &str) -> AppResult<Customer> {
-    records::require(
-        actor,
-        RecordAction::Delete,
-        KIND,
-        records::ownership(conn, KIND, id, actor)?,
-    )?;
-    let deleted_at = records::untrash(conn, KIND, id, actor)?;
+    let deleted_at = records::restore_checked(conn, actor, KIND, id)?;
     for (kind, table) in [(Kind::Contact, "contacts"), (Kind::Lead, "leads")] {
         let ids: Vec<String> = conn
             .prepare_cached(&format!(

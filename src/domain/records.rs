@@ -294,6 +294,43 @@ pub fn trash(conn: &Connection, kind: Kind, id: &str, actor: &Actor, at: &str) -
     )
 }
 
+/// `DELETE`: the checks every kind shares (permission by ownership, `If-Match`), then the
+/// trash. `current_version` is the version of the live record the caller loaded.
+pub fn delete_checked(
+    conn: &Connection,
+    actor: &Actor,
+    kind: Kind,
+    id: &str,
+    current_version: i64,
+    expected_version: Option<i64>,
+) -> AppResult<()> {
+    require(
+        actor,
+        RecordAction::Delete,
+        kind,
+        ownership(conn, kind, id, actor)?,
+    )?;
+    check_version(expected_version, current_version)?;
+    trash(conn, kind, id, actor, &Timestamp::now().to_stored())
+}
+
+/// `POST …/restore`: whoever may delete a record may bring it back. Returns its
+/// `deleted_at`, like [`untrash`].
+pub fn restore_checked(
+    conn: &Connection,
+    actor: &Actor,
+    kind: Kind,
+    id: &str,
+) -> AppResult<String> {
+    require(
+        actor,
+        RecordAction::Delete,
+        kind,
+        ownership(conn, kind, id, actor)?,
+    )?;
+    untrash(conn, kind, id, actor)
+}
+
 /// Brings a trashed record back. Returns the `deleted_at` it had, so callers can restore
 /// what was trashed with it.
 pub fn untrash(conn: &Connection, kind: Kind, id: &str, actor: &Actor) -> AppResult<String> {
