@@ -415,7 +415,7 @@ pub fn generate(
     if journal != "wal" {
         conn.pragma_update(None, "journal_mode", "WAL")?;
     }
-    conn.pragma_update(None, "cache_size", -16_000)?;
+    conn.pragma_update(None, "cache_size", -4_000)?;
     result?;
     Ok(g.report)
 }
