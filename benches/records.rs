@@ -16,8 +16,10 @@ use rapport::auth::actor::Via;
 use rapport::auth::permissions::Role;
 use rapport::domain::activities::SubjectType;
 use rapport::domain::currency::Currency;
+use rapport::domain::customers;
 use rapport::domain::leads::{self, LeadInput};
 use rapport::domain::list::ListParams;
+use rapport::domain::search::{self, SearchParams};
 use rapport::domain::timeline::{self, TimelineParams};
 use rusqlite::Connection;
 
@@ -89,6 +91,8 @@ fn main() {
         timeline::page(&conn, SubjectType::Lead, id, &timeline_params).expect("timeline");
     });
 
+    search_section(&conn);
+
     let usd = Currency::parse("value", "USD").expect("USD");
     report("create_lead + audit, own transaction", 2_000, |i| {
         let input: LeadInput = serde_json::from_value(serde_json::json!({
@@ -102,6 +106,68 @@ fn main() {
         leads::create(&conn, &admin, &input, &usd).expect("create");
         conn.execute_batch("COMMIT").expect("commit");
     });
+}
+
+/// `GET /search` and the lists' `q` (issue 4), over the full-text index.
+fn search_section(conn: &Connection) {
+    let words: Vec<String> = conn
+        .prepare("SELECT name FROM customers WHERE deleted_at IS NULL ORDER BY id LIMIT 200")
+        .expect("prepare")
+        .query_map([], |r| r.get::<_, String>(0))
+        .expect("names")
+        .map(|n| {
+            n.expect("name")
+                .split_whitespace()
+                .next()
+                .unwrap_or("x")
+                .to_owned()
+        })
+        .collect();
+    let prefix = |n: usize| -> Vec<String> {
+        words
+            .iter()
+            .map(|w| w.chars().take(n).collect::<String>())
+            .collect()
+    };
+    let run = |name: &str, queries: &[String]| {
+        report(name, 2_000, |i| {
+            let p = SearchParams::parse(Some(&queries[i % queries.len()]), None, None)
+                .expect("parameters");
+            search::search(conn, &p).expect("search");
+        });
+    };
+    run("search, 2-letter prefix (20 hits)", &prefix(2));
+    run("search, 3-letter prefix (20 hits)", &prefix(3));
+    run("search, whole word (20 hits)", &words);
+    run("search, substring only (\"orp\")", &["orp".to_owned()]);
+    run("search, no match (\"qxzj\")", &["qxzj".to_owned()]);
+    for (entity, q) in [("customers", &prefix(3)), ("customers", &words)] {
+        report(&format!("list {entity} q=<{}> (50)", q[0]), 500, |i| {
+            let raw = vec![("q".to_owned(), q[i % q.len()].clone())];
+            let params = ListParams::parse(&raw, &customers::LIST).expect("parameters");
+            customers::list(conn, &params).expect("list");
+        });
+    }
+    report("list leads q=<3 letters> (50)", 500, |i| {
+        let q = &prefix(3)[i % 200];
+        let page =
+            leads::list(conn, &actor(conn), &params(&[("q", q), ("limit", "50")])).expect("list");
+        std::hint::black_box(page);
+    });
+    let size = |sql: &str| -> f64 {
+        conn.query_row(sql, [], |r| r.get::<_, i64>(0))
+            .map(|b| b as f64 / 1_048_576.0)
+            .unwrap_or(f64::NAN)
+    };
+    println!(
+        "search index size: words {:.1} MB, trigrams {:.1} MB, docs {:.1} MB (of {:.1} MB)",
+        size("SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'search_words%'"),
+        size("SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'search_trigrams%'"),
+        size(
+            "SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'search_docs' OR name LIKE 'sqlite_autoindex_search_docs%'"
+        ),
+        size("SELECT sum(pgsize) FROM dbstat"),
+    );
 }
 
 fn actor(conn: &Connection) -> Actor {

@@ -335,7 +335,7 @@ pub fn check(db: &std::path::Path) -> Result<ExitCode, String> {
     let conn = open_existing(db)?;
     let report = maintenance::check(&conn).map_err(|e| e.to_string())?;
     if report.passed() {
-        println!("integrity: ok\nforeign keys: ok\naudit chain: ok");
+        println!("integrity: ok\nforeign keys: ok\naudit chain: ok\nsearch index: ok");
         return Ok(ExitCode::SUCCESS);
     }
     for line in &report.integrity {
@@ -346,6 +346,9 @@ pub fn check(db: &std::path::Path) -> Result<ExitCode, String> {
     }
     for line in &report.audit_chain {
         println!("audit chain: {line}");
+    }
+    for line in &report.search_index {
+        println!("search index: {line}");
     }
     Ok(ExitCode::FAILURE)
 }

@@ -14,11 +14,16 @@ pub struct CheckReport {
     pub foreign_keys: Vec<String>,
     /// Broken links of the audit log's hash chain.
     pub audit_chain: Vec<String>,
+    /// Search index problems: FTS5 integrity checks, live records missing or extra.
+    pub search_index: Vec<String>,
 }
 
 impl CheckReport {
     pub fn passed(&self) -> bool {
-        self.integrity.is_empty() && self.foreign_keys.is_empty() && self.audit_chain.is_empty()
+        self.integrity.is_empty()
+            && self.foreign_keys.is_empty()
+            && self.audit_chain.is_empty()
+            && self.search_index.is_empty()
     }
 }
 
@@ -50,6 +55,14 @@ pub fn check(conn: &Connection) -> rusqlite::Result<CheckReport> {
     )?;
     if has_audit && report.integrity.is_empty() {
         report.audit_chain = crate::domain::audit::verify_chain(conn)?;
+    }
+    let has_search: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM sqlite_schema WHERE name = 'search_docs'",
+        [],
+        |r| r.get(0),
+    )?;
+    if has_search && report.integrity.is_empty() {
+        report.search_index = crate::domain::search::check_index(conn)?;
     }
     Ok(report)
 }
@@ -101,6 +114,7 @@ fn write_and_verify(conn: &Connection, tmp: &Path) -> Result<(), BackupError> {
             let mut problems = report.integrity;
             problems.extend(report.foreign_keys);
             problems.extend(report.audit_chain);
+            problems.extend(report.search_index);
             return Err(BackupError::Corrupt(problems.join("; ")));
         }
     }

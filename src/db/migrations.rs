@@ -10,10 +10,13 @@ pub const APPLICATION_ID: i32 = 0x5241_5054;
 const BASELINE: &str = include_str!("../../schema.sql");
 
 /// Numbered migrations after the baseline, in order. Append only; never edit a shipped one.
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_crm_records",
-    include_str!("migrations/0001_crm_records.sql"),
-)];
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_crm_records",
+        include_str!("migrations/0001_crm_records.sql"),
+    ),
+    ("0002_search", include_str!("migrations/0002_search.sql")),
+];
 
 /// The schema version this binary writes.
 pub fn latest_version() -> i32 {
@@ -152,10 +155,9 @@ mod tests {
         let mut conn = Connection::open_in_memory().unwrap();
         migrate(&mut conn, "mem").unwrap();
         let before = current_version(&conn).unwrap();
-        let chain = [
-            ("9001_good", "CREATE TABLE added_by_good(x)"),
-            ("9002_bad", "CREATE TABLE oops(; nonsense"),
-        ];
+        let mut chain = MIGRATIONS.to_vec();
+        chain.push(("9001_good", "CREATE TABLE added_by_good(x)"));
+        chain.push(("9002_bad", "CREATE TABLE oops(; nonsense"));
         let err = apply(&mut conn, "mem", &chain).unwrap_err();
         assert!(matches!(err, MigrationError::Failed { ref name, .. } if name == "9002_bad"));
         assert_eq!(current_version(&conn).unwrap(), before);

@@ -322,7 +322,7 @@ pub fn list_query(params: &ListParams) -> AppResult<(String, Vec<rusqlite::types
         .one_of("kind", "kind", &ActivityKind::names())
         .eq("created_by", "created_by")
         .time_range("occurred_from", "occurred_to", "occurred_at")
-        .text(&["body"]);
+        .like(&["body"]);
     let (mut filter, args) = q.finish()?;
     if params.filter("subject_id").is_some() && params.filter("subject_type").is_none() {
         // Lets the subject index serve a look-up by id alone.

@@ -347,11 +347,7 @@ pub fn list_query(params: &ListParams) -> AppResult<(String, Vec<rusqlite::types
     q.eq("owner_id", "owner_id")
         .eq("customer_id", "customer_id")
         .time_range("created_from", "created_to", "created_at")
-        .text(&[
-            "(first_name || ' ' || ifnull(last_name, ''))",
-            "email",
-            "phone",
-        ]);
+        .text(KIND);
     if let Some(email) = params.filter("email") {
         // NOCASE so that `contacts_email` serves it; lower-cased first because stored
         // addresses are, and NOCASE folds ASCII only.

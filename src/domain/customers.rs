@@ -382,7 +382,7 @@ pub fn list_query(params: &ListParams) -> AppResult<(String, Vec<rusqlite::types
         .eq("segment", "segment")
         .eq("industry", "industry")
         .time_range("created_from", "created_to", "created_at")
-        .text(&["name", "domain"]);
+        .text(KIND);
     if let Some(tag) = params.filter("tag") {
         q.clause(
             "id IN (SELECT customer_id FROM customer_tags WHERE tag = ?)",

@@ -13,6 +13,7 @@ pub mod list;
 #[cfg(test)]
 mod query_plans;
 pub mod records;
+pub mod search;
 pub mod sessions;
 pub mod settings;
 pub mod stages;

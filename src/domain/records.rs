@@ -9,6 +9,7 @@ use crate::auth::permissions::{Capability, Ownership, Record, RecordAction};
 use crate::domain::audit::{self, Entry};
 use crate::domain::clock::Timestamp;
 use crate::domain::list::ListParams;
+use crate::domain::search;
 use crate::error::{AppError, AppResult, FieldError, Violations};
 
 /// The kinds of record with their own table.
@@ -495,9 +496,9 @@ impl<'p> Query<'p> {
         self
     }
 
-    /// Free text `q` as a case-insensitive substring of any of `columns` (the search issue
-    /// replaces this with the full-text index).
-    pub fn text(&mut self, columns: &[&str]) -> &mut Self {
+    /// Free text `q` as a case-insensitive substring of any of `columns`, for the records the
+    /// search index does not cover (tasks, activities).
+    pub fn like(&mut self, columns: &[&str]) -> &mut Self {
         if let Some(q) = &self.params.q {
             let pattern = format!("%{}%", crate::domain::users::escape_like(q));
             let any = columns
@@ -506,6 +507,30 @@ impl<'p> Query<'p> {
                 .collect::<Vec<_>>()
                 .join(" OR ");
             self.clause(&format!("({any})"), pattern);
+        }
+        self
+    }
+
+    /// Free text `q` through the search index (see [`search::list_condition`]): records of
+    /// `kind` whose words start with the query's words or that contain it. A `q` with
+    /// nothing searchable in it matches nothing.
+    pub fn text(&mut self, kind: Kind) -> &mut Self {
+        let Some(q) = &self.params.q else {
+            return self;
+        };
+        match search::list_condition(kind, q) {
+            Some((sql, values)) => {
+                let mut numbered = String::with_capacity(sql.len() + 8);
+                for (i, part) in sql.split('?').enumerate() {
+                    if i > 0 {
+                        numbered.push_str(&format!("?{}", self.args.len() + 1));
+                        self.args.push(values[i - 1].clone().into());
+                    }
+                    numbered.push_str(part);
+                }
+                self.clauses.push(numbered);
+            }
+            None => self.clauses.push("0".into()),
         }
         self
     }

@@ -11,6 +11,7 @@ pub mod leads;
 pub mod middleware;
 pub mod openapi;
 pub mod problem;
+pub mod search;
 pub mod stages;
 pub mod system;
 pub mod tasks;
@@ -126,6 +127,8 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep(M::GET, "/api/v1/trash", trash::list),
         ep(M::POST, "/api/v1/{entity}/{id}/purge", trash::purge),
         ep(M::GET, "/api/v1/audit", trash::audit_log),
+        // search
+        ep(M::GET, "/api/v1/search", search::search),
     ]
 }
 

@@ -84,6 +84,7 @@ use crate::http::{auth, customers, problem, system, tokens, trash, users};
         trash::list,
         trash::purge,
         trash::audit_log,
+        crate::http::search::search,
     ),
     components(responses(problem::Problem)),
     modifiers(&BearerAuth),
@@ -101,6 +102,7 @@ use crate::http::{auth, customers, problem, system, tokens, trash, users};
         (name = "activities", description = "Calls, e-mails, meetings and notes"),
         (name = "trash", description = "Deleted records, restore and purge"),
         (name = "audit", description = "Who changed what (admins only)"),
+        (name = "search", description = "Customers, contacts and leads by what people type"),
     )
 )]
 struct ApiDoc;

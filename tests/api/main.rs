@@ -14,6 +14,7 @@ mod customers;
 mod leads;
 mod problems;
 mod robustness;
+mod search;
 mod stages;
 mod tasks;
 mod timeline;

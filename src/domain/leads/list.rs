@@ -9,7 +9,7 @@ use crate::auth::Actor;
 use crate::auth::permissions::{self, Field};
 use crate::domain::currency::Currency;
 use crate::domain::list::{ListParams, ListSpec, Page};
-use crate::domain::records::{self, META_COLUMNS};
+use crate::domain::records::{self, Kind, META_COLUMNS};
 use crate::domain::values;
 use crate::error::{AppError, AppResult, Violations};
 
@@ -107,7 +107,7 @@ pub fn list_query(params: &ListParams) -> AppResult<(String, Vec<Value>)> {
         .eq("source", "source")
         .time_range("created_from", "created_to", "created_at")
         .time_range("closed_from", "closed_to", "closed_at")
-        .text(&["title", "company_name", "contact_name", "email"]);
+        .text(Kind::Lead);
     if let Some(raw) = params.filter("currency")
         && let Some(c) = v.check(Currency::parse("currency", raw))
     {

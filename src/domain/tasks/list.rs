@@ -67,7 +67,7 @@ pub fn list_query(
         // On the indexed expression; `< '~'` leaves out tasks without a due time.
         .time_range("due_from", "due_to", "ifnull(due_at, '~')")
         .time_range("created_from", "created_to", "created_at")
-        .text(&["title", "description"]);
+        .like(&["title", "description"]);
     if params.filter("due_from").is_some() {
         q.clause("ifnull(due_at, '~') < ?", "~".to_owned());
     }

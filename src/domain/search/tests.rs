@@ -1,0 +1,226 @@
+use rusqlite::Connection;
+
+use super::*;
+
+fn db() -> Connection {
+    let mut conn = Connection::open_in_memory().unwrap();
+    crate::db::migrations::migrate(&mut conn, "mem").unwrap();
+    conn.execute_batch(
+        "INSERT INTO customers (id, name, domain, industry, created_at, updated_at)
+         VALUES ('c1', 'Acmecorp Ltd', 'acmecorp.com', 'Manufacturing', 't', 't'),
+                ('c2', 'Acme', 'acme.io', 'Retail', 't', 't'),
+                ('c3', 'Acme Rockets', NULL, NULL, 't', 't');
+         INSERT INTO contacts (id, customer_id, first_name, last_name, email, phone, title,
+                               created_at, updated_at)
+         VALUES ('p1', 'c1', 'José', 'Núñez', 'jose.nunez@example.com', '+1 (555) 010-0147',
+                 'Buyer', 't', 't'),
+                ('p2', NULL, 'Ada', 'Lovelace', 'ada@analytical.org', NULL, NULL, 't', 't');
+         INSERT INTO leads (id, title, stage, value_cents, currency, company_name, email,
+                            stage_changed_at, created_at, updated_at)
+         VALUES ('l1', 'Rocket fuel order', 'new', 990000, 'USD', 'Globex', 'hank@globex.com',
+                 't', 't', 't');",
+    )
+    .unwrap();
+    conn
+}
+
+fn find(conn: &Connection, q: &str) -> Vec<String> {
+    let params = SearchParams::parse(Some(q), None, None).unwrap();
+    search(conn, &params)
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|h| h.id)
+        .collect()
+}
+
+#[test]
+fn hostile_queries_are_plain_text() {
+    let conn = db();
+    let hostile = [
+        "\"",
+        "\"\"\"",
+        "*",
+        "a*",
+        "**acme",
+        "NEAR(acme corp)",
+        "NEAR",
+        "-acme",
+        "acme -corp",
+        "title:acme",
+        "title : acme",
+        ":",
+        "{title}: x",
+        "AND",
+        "OR",
+        "NOT",
+        "acme AND OR NOT",
+        "(",
+        ")",
+        "((acme",
+        "acme)",
+        "^",
+        "^acme",
+        "+",
+        "a + b",
+        "'; DROP TABLE customers; --",
+        "%",
+        "_",
+        "\\",
+        "\u{0}",
+        "😀",
+        "x\u{301}",
+        "ab",
+        "a",
+        &"z".repeat(5000),
+        &"word ".repeat(500),
+    ];
+    for q in hostile {
+        let params = SearchParams::parse(Some(q), None, None).unwrap();
+        assert!(search(&conn, &params).is_ok(), "{q:?}");
+        for kind in KINDS {
+            if let Some((sql, args)) = list_condition(kind, q) {
+                let sql = format!("SELECT count(*) FROM {} WHERE {sql}", kind.table());
+                let ok = conn.query_row(&sql, rusqlite::params_from_iter(args), |r| {
+                    r.get::<_, i64>(0)
+                });
+                assert!(ok.is_ok(), "{q:?}: {ok:?}");
+            }
+        }
+    }
+    // Operators are words like any other: `acme AND corp` needs "and" in the record.
+    assert!(find(&conn, "acme AND corp").is_empty());
+    assert_eq!(find(&conn, "\"acmecorp\"")[0], "c1");
+}
+
+#[test]
+fn match_expressions_quote_every_word() {
+    let t = Terms::parse("  Jo\"sé NEAR(x* ").unwrap();
+    assert_eq!(
+        t.prefix_match().unwrap(),
+        "\"jo\"* \"sé\"* \"near\"* \"x\"*"
+    );
+    assert_eq!(t.substring_match().unwrap(), "\"Jo\"\"sé NEAR(x*\"");
+    assert_eq!(
+        Terms::parse("555 0147").unwrap().substring_match().unwrap(),
+        "\"555\" \"0147\""
+    );
+    assert!(Terms::parse("   ").is_none());
+    assert!(Terms::parse("--").unwrap().prefix_match().is_none());
+    assert!(Terms::parse("ab").unwrap().substring_match().is_none());
+}
+
+#[test]
+fn parameters_are_checked() {
+    for (q, types, limit, field) in [
+        (None, None, None, "q"),
+        (Some("  "), None, None, "q"),
+        (Some("x"), Some("customer,task"), None, "types"),
+        (Some("x"), None, Some("0"), "limit"),
+        (Some("x"), None, Some("51"), "limit"),
+        (Some("x"), None, Some("ten"), "limit"),
+    ] {
+        let err = SearchParams::parse(q, types, limit).unwrap_err();
+        assert_eq!(
+            err.field_errors()[0].field,
+            field,
+            "{q:?} {types:?} {limit:?}"
+        );
+    }
+    let p = SearchParams::parse(Some("x"), Some("lead, contact,lead"), Some("5")).unwrap();
+    assert_eq!(p.kinds, [Kind::Lead, Kind::Contact]);
+    assert_eq!(p.limit, 5);
+}
+
+#[test]
+fn prefixes_accents_phones_emails_and_substrings() {
+    let conn = db();
+    assert_eq!(find(&conn, "Jos"), ["p1"]);
+    assert_eq!(find(&conn, "jose"), ["p1"]);
+    assert_eq!(find(&conn, "NUNEZ"), ["p1"]);
+    assert_eq!(find(&conn, "0147"), ["p1"]);
+    assert_eq!(find(&conn, "555 0147"), ["p1"]);
+    assert_eq!(find(&conn, "15550100147"), ["p1"]);
+    assert_eq!(find(&conn, "analytical"), ["p2"]);
+    assert_eq!(find(&conn, "ada@"), ["p2"]);
+    assert_eq!(find(&conn, "corp"), ["c1"]);
+    assert_eq!(find(&conn, "globex"), ["l1"]);
+}
+
+#[test]
+fn exact_name_first_then_prefix_then_substring() {
+    let conn = db();
+    let hits = find(&conn, "acme");
+    assert_eq!(hits[0], "c2", "{hits:?}");
+    assert_eq!(hits.len(), 3, "{hits:?}");
+    // "Acmecorp Ltd" and "Acme Rockets" both start with "acme"; substrings come last.
+    let hits = find(&conn, "rocket");
+    assert_eq!(hits.len(), 2);
+    let only_leads = SearchParams::parse(Some("rocket"), Some("lead"), Some("1")).unwrap();
+    let items = search(&conn, &only_leads).unwrap().items;
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0].kind, "lead");
+    assert_eq!(items[0].subtitle, "Globex · New");
+}
+
+#[test]
+fn triggers_follow_edits_trash_restore_and_purge() {
+    let conn = db();
+    conn.execute(
+        "UPDATE customers SET name = 'Initech', domain = NULL WHERE id = 'c2'",
+        [],
+    )
+    .unwrap();
+    assert_eq!(find(&conn, "initech"), ["c2"]);
+    assert!(!find(&conn, "acme").contains(&"c2".to_owned()));
+    conn.execute("UPDATE contacts SET deleted_at = 't' WHERE id = 'p2'", [])
+        .unwrap();
+    assert!(find(&conn, "lovelace").is_empty());
+    conn.execute("UPDATE contacts SET deleted_at = NULL WHERE id = 'p2'", [])
+        .unwrap();
+    assert_eq!(find(&conn, "lovelace"), ["p2"]);
+    conn.execute("DELETE FROM leads WHERE id = 'l1'", [])
+        .unwrap();
+    assert!(find(&conn, "globex").is_empty());
+    assert!(check_index(&conn).unwrap().is_empty());
+}
+
+#[test]
+fn check_reports_a_drifted_index() {
+    let conn = db();
+    assert_eq!(check_index(&conn).unwrap(), Vec::<String>::new());
+    conn.execute_batch(
+        "DROP TRIGGER customers_search_insert;
+         INSERT INTO customers (id, name, created_at, updated_at) VALUES ('c9', 'X', 't', 't');
+         DELETE FROM search_words WHERE rowid = (SELECT doc FROM search_docs WHERE id = 'p1');",
+    )
+    .unwrap();
+    let problems = check_index(&conn).unwrap();
+    assert!(
+        problems.iter().any(|p| p.contains("1 live customer")),
+        "{problems:?}"
+    );
+    assert!(
+        problems.iter().any(|p| p.starts_with("search_words holds")),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn list_condition_asks_the_index_first() {
+    let conn = db();
+    let (sql, args) = list_condition(Kind::Customer, "acme").unwrap();
+    let plan: Vec<String> = conn
+        .prepare(&format!(
+            "EXPLAIN QUERY PLAN SELECT id FROM customers WHERE deleted_at IS NULL AND {sql}
+              ORDER BY created_at DESC, id DESC LIMIT 51"
+        ))
+        .unwrap()
+        .query_map(rusqlite::params_from_iter(args), |r| r.get(3))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let plan = plan.join("\n");
+    assert!(plan.contains("VIRTUAL TABLE INDEX"), "{plan}");
+    assert!(!plan.contains("SCAN search_docs"), "{plan}");
+}
