@@ -6,6 +6,8 @@ pub mod auth;
 pub mod contacts;
 pub mod cookies;
 pub mod customers;
+pub mod duplicates;
+pub mod exports;
 pub mod extract;
 pub mod leads;
 pub mod middleware;
@@ -126,6 +128,10 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep(M::GET, "/api/v1/trash", trash::list),
         ep(M::POST, "/api/v1/{entity}/{id}/purge", trash::purge),
         ep(M::GET, "/api/v1/audit", trash::audit_log),
+        // exports, duplicates and merges
+        ep(M::GET, "/api/v1/exports/{entity}.csv", exports::export),
+        ep(M::GET, "/api/v1/duplicates", duplicates::list),
+        ep(M::POST, "/api/v1/merges", duplicates::merge),
     ]
 }
 

@@ -84,6 +84,9 @@ use crate::http::{auth, customers, problem, system, tokens, trash, users};
         trash::list,
         trash::purge,
         trash::audit_log,
+        crate::http::exports::export,
+        crate::http::duplicates::list,
+        crate::http::duplicates::merge,
     ),
     components(responses(problem::Problem)),
     modifiers(&BearerAuth),
@@ -101,6 +104,8 @@ use crate::http::{auth, customers, problem, system, tokens, trash, users};
         (name = "activities", description = "Calls, e-mails, meetings and notes"),
         (name = "trash", description = "Deleted records, restore and purge"),
         (name = "audit", description = "Who changed what (admins only)"),
+        (name = "exports", description = "Lists as CSV files (admins and managers)"),
+        (name = "duplicates", description = "Finding and merging duplicate customers and contacts (admins and managers)"),
     )
 )]
 struct ApiDoc;
