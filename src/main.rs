@@ -22,6 +22,7 @@ fn main() -> ExitCode {
             cli::backup(&cli.db, &dest, force).map(|()| ExitCode::SUCCESS)
         }
         Command::Check => cli::check(&cli.db),
+        Command::Export(args) => cli::export(&cli.db, args),
         Command::Demo(args) => cli::demo(&cli.db, cli.bcrypt_cost, &args, false).map(|summary| {
             if let Some(s) = summary {
                 println!("{s}");

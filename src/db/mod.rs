@@ -107,6 +107,14 @@ impl Db {
         Ok(self.pool.get()?)
     }
 
+    /// A read-only connection of its own, outside the pool, for long reads that a client
+    /// paces (CSV exports): they must not hold one of the reader threads meanwhile.
+    pub fn dedicated_reader(&self) -> AppResult<Connection> {
+        let conn = connection::open_existing(&self.path)?;
+        conn.pragma_update(None, "query_only", "ON")?;
+        Ok(conn)
+    }
+
     /// Runs `f` on a reader thread and awaits its result.
     pub async fn read<T, F>(&self, f: F) -> AppResult<T>
     where
@@ -140,6 +148,21 @@ impl Db {
             .send(writer::Job::new(f, tx))
             .map_err(|_| AppError::internal("database writer thread stopped"))?;
         rx.await
+            .map_err(|_| AppError::internal("database writer dropped the job"))?
+    }
+
+    /// [`Db::write`] for code on a thread of its own (never on an async worker): blocks
+    /// until the write has committed.
+    pub fn write_blocking<T, F>(&self, f: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> AppResult<T> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        self.writes
+            .send(writer::Job::new(f, tx))
+            .map_err(|_| AppError::internal("database writer thread stopped"))?;
+        rx.blocking_recv()
             .map_err(|_| AppError::internal("database writer dropped the job"))?
     }
 

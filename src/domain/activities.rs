@@ -88,7 +88,7 @@ pub struct Activity {
 
 const COLUMNS: &str = "subject_type, subject_id, kind, body, occurred_at";
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<Activity> {
+pub(crate) fn from_row(r: &Row<'_>) -> rusqlite::Result<Activity> {
     Ok(Activity {
         meta: Meta::from_row(r, 0)?,
         subject_type: SubjectType::column(r, 6)?,

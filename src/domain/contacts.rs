@@ -34,7 +34,7 @@ pub struct Contact {
 
 const COLUMNS: &str = "customer_id, first_name, last_name, email, phone, title, owner_id";
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<Contact> {
+pub(crate) fn from_row(r: &Row<'_>) -> rusqlite::Result<Contact> {
     Ok(Contact {
         meta: Meta::from_row(r, 0)?,
         customer_id: r.get(6)?,

@@ -33,7 +33,7 @@ pub struct Customer {
 
 const COLUMNS: &str = "name, domain, industry, segment, phone, address, owner_id";
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<Customer> {
+pub(crate) fn from_row(r: &Row<'_>) -> rusqlite::Result<Customer> {
     Ok(Customer {
         meta: Meta::from_row(r, 0)?,
         name: r.get(6)?,

@@ -8,8 +8,11 @@ pub mod clock;
 pub mod contacts;
 pub mod currency;
 pub mod customers;
+pub mod duplicates;
+pub mod exports;
 pub mod leads;
 pub mod list;
+pub mod merges;
 #[cfg(test)]
 mod query_plans;
 pub mod records;

@@ -6,6 +6,8 @@ pub mod auth;
 pub mod contacts;
 pub mod cookies;
 pub mod customers;
+pub mod duplicates;
+pub mod exports;
 pub mod extract;
 pub mod leads;
 pub mod middleware;
@@ -129,6 +131,10 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep(M::GET, "/api/v1/audit", trash::audit_log),
         // search
         ep(M::GET, "/api/v1/search", search::search),
+        // exports, duplicates and merges
+        ep(M::GET, "/api/v1/exports/{entity}.csv", exports::export),
+        ep(M::GET, "/api/v1/duplicates", duplicates::list),
+        ep(M::POST, "/api/v1/merges", duplicates::merge),
     ]
 }
 

@@ -85,6 +85,9 @@ use crate::http::{auth, customers, problem, system, tokens, trash, users};
         trash::purge,
         trash::audit_log,
         crate::http::search::search,
+        crate::http::exports::export,
+        crate::http::duplicates::list,
+        crate::http::duplicates::merge,
     ),
     components(responses(problem::Problem)),
     modifiers(&BearerAuth),
@@ -103,6 +106,8 @@ use crate::http::{auth, customers, problem, system, tokens, trash, users};
         (name = "trash", description = "Deleted records, restore and purge"),
         (name = "audit", description = "Who changed what (admins only)"),
         (name = "search", description = "Customers, contacts and leads by what people type"),
+        (name = "exports", description = "Lists as CSV files (admins and managers)"),
+        (name = "duplicates", description = "Finding and merging duplicate customers and contacts (admins and managers)"),
     )
 )]
 struct ApiDoc;

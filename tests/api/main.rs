@@ -11,6 +11,8 @@ mod concurrency;
 mod contacts;
 mod convert;
 mod customers;
+mod duplicates;
+mod exports;
 mod leads;
 mod problems;
 mod robustness;

@@ -79,7 +79,7 @@ const COLUMNS: &str = "title, customer_id, contact_id, stage, value_cents, curre
      assigned_to, expected_close_date, lost_reason, company_name, contact_name, email, phone, \
      stage_changed_at, closed_at";
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<Lead> {
+pub(crate) fn from_row(r: &Row<'_>) -> rusqlite::Result<Lead> {
     Ok(Lead {
         meta: Meta::from_row(r, 0)?,
         title: r.get(6)?,

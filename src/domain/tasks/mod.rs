@@ -81,7 +81,7 @@ pub struct Task {
 const COLUMNS: &str = "title, description, due_at, remind_at, priority, status, assigned_to, \
                        lead_id, customer_id, contact_id, completed_at, completed_by";
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<Task> {
+pub(crate) fn from_row(r: &Row<'_>) -> rusqlite::Result<Task> {
     Ok(Task {
         meta: Meta::from_row(r, 0)?,
         title: r.get(6)?,
@@ -449,7 +449,7 @@ pub fn restore(conn: &Connection, actor: &Actor, id: &str) -> AppResult<Task> {
 
 pub mod list;
 
-pub use list::{LIST, list};
+pub use list::{LIST, list, list_query};
 
 #[cfg(test)]
 pub(crate) use list::tests::{query_plan, served_by_index};
