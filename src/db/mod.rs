@@ -89,7 +89,18 @@ impl Db {
                 .name(format!("db-read-{n}"))
                 .spawn(move || reader_loop(rx, pool))?;
         }
+        // The writer never checkpoints inline: a checkpoint copies pages back into the
+        // database file and would stall whichever write happened to cross the threshold.
+        // The checkpointer thread does it in the background instead (PASSIVE: it never
+        // waits for readers, and leaves room for Litestream's own checkpoints).
+        writer_conn
+            .pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(|source| OpenError::Open {
+                path: options.path.display().to_string(),
+                source,
+            })?;
         let writes = writer::spawn(writer_conn)?;
+        spawn_checkpointer(options.path.clone())?;
         Ok(Db {
             reads,
             writes,
@@ -197,6 +208,36 @@ pub fn open_and_migrate(path: &Path) -> Result<Connection, OpenError> {
         );
     }
     Ok(conn)
+}
+
+/// How often the background checkpointer runs.
+pub const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Runs a PASSIVE checkpoint every [`CHECKPOINT_EVERY`] on a connection of its own, so the
+/// WAL stays bounded without any request paying for it.
+pub fn spawn_checkpointer(path: PathBuf) -> std::io::Result<()> {
+    thread::Builder::new()
+        .name("db-checkpoint".into())
+        .spawn(move || {
+            let mut conn: Option<Connection> = None;
+            loop {
+                thread::sleep(CHECKPOINT_EVERY);
+                if conn.is_none() {
+                    conn = connection::open_existing(&path)
+                        .map_err(
+                            |err| tracing::warn!(%err, "checkpointer cannot open the database"),
+                        )
+                        .ok();
+                }
+                if let Some(c) = &conn
+                    && let Err(err) = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                {
+                    tracing::warn!(%err, "background checkpoint failed");
+                    conn = None;
+                }
+            }
+        })?;
+    Ok(())
 }
 
 fn reader_loop(rx: crossbeam_channel::Receiver<ReadJob>, pool: Pool) {
