@@ -376,9 +376,7 @@ pub fn list(conn: &Connection, params: &ListParams) -> AppResult<Page<Contact>> 
     let mut rows = stmt
         .query_map(rusqlite::params_from_iter(args), from_row)?
         .collect::<Result<Vec<_>, _>>()?;
-    for c in &mut rows {
-        c.tags = records::tags(conn, KIND, &c.meta.id)?;
-    }
+    records::load_tags(conn, KIND, &mut rows, |c| (c.meta.id.as_str(), &mut c.tags))?;
     Ok(params.page(rows, |c| {
         let value = match params.sort {
             "last_name" => c.last_name.clone().unwrap_or_default(),

@@ -362,9 +362,7 @@ pub fn list(conn: &Connection, params: &ListParams) -> AppResult<Page<Customer>>
     let mut rows = stmt
         .query_map(rusqlite::params_from_iter(args), from_row)?
         .collect::<Result<Vec<_>, _>>()?;
-    for c in &mut rows {
-        c.tags = records::tags(conn, KIND, &c.meta.id)?;
-    }
+    records::load_tags(conn, KIND, &mut rows, |c| (c.meta.id.as_str(), &mut c.tags))?;
     Ok(params.page(rows, |c| {
         let value = match params.sort {
             "name" => c.name.clone(),

@@ -213,6 +213,42 @@ pub fn tags(conn: &Connection, kind: Kind, id: &str) -> AppResult<Vec<String>> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// Fills in the tags of a whole page of records with one query (not one per row).
+pub fn load_tags<T>(
+    conn: &Connection,
+    kind: Kind,
+    rows: &mut [T],
+    id_and_tags: impl Fn(&mut T) -> (&str, &mut Vec<String>),
+) -> AppResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let (table, column) = tag_table(kind);
+    let ids: Vec<String> = rows
+        .iter_mut()
+        .map(|r| id_and_tags(r).0.to_owned())
+        .collect();
+    let sql = format!(
+        "SELECT {column}, tag FROM {table}
+          WHERE {column} IN (SELECT value FROM json_each(?1)) ORDER BY tag COLLATE NOCASE"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let pairs = stmt.query_map([serde_json::to_string(&ids).unwrap_or_default()], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })?;
+    let mut by_id: std::collections::HashMap<String, Vec<String>> =
+        std::collections::HashMap::new();
+    for pair in pairs {
+        let (id, tag) = pair?;
+        by_id.entry(id).or_default().push(tag);
+    }
+    for row in rows.iter_mut() {
+        let (id, tags) = id_and_tags(row);
+        *tags = by_id.remove(id).unwrap_or_default();
+    }
+    Ok(())
+}
+
 /// Replaces the tags of one record.
 pub fn set_tags(conn: &Connection, kind: Kind, id: &str, tags: &[String]) -> AppResult<()> {
     let (table, column) = tag_table(kind);
