@@ -22,16 +22,22 @@ impl Email {
             return err("must be an e-mail address like name@example.com");
         };
         let valid_domain = domain.contains('.')
-            && !domain.starts_with('.')
-            && !domain.ends_with('.')
-            && !domain.contains("..")
-            && domain
-                .chars()
-                .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
+            && domain.split('.').all(|label| {
+                !label.is_empty()
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+            });
+        // RFC 5322's dot-atom (letters beyond ASCII allowed, as RFC 6531 does): this turns
+        // away what people paste by mistake, like `mailto:` prefixes or "n/a".
         let valid_local = !local.is_empty()
             && local.len() <= 64
-            && !local.contains('@')
-            && !local.chars().any(|c| c.is_whitespace() || c.is_control());
+            && !local.starts_with('.')
+            && !local.ends_with('.')
+            && !local.contains("..")
+            && local
+                .chars()
+                .all(|c| c.is_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
         if !valid_domain || !valid_local {
             return err("must be an e-mail address like name@example.com");
         }
@@ -246,6 +252,13 @@ mod tests {
 
     #[test]
     fn emails_are_normalised_and_checked() {
+        for good in [
+            "o'brien@example.ie",
+            "ada+crm@example.com",
+            "jürgen@müller.de",
+        ] {
+            assert!(Email::parse("email", good).is_ok(), "{good:?} refused");
+        }
         assert_eq!(
             Email::parse("email", "  Ada@Example.COM ")
                 .unwrap()
@@ -264,6 +277,11 @@ mod tests {
             "ada@example..com",
             "a@b@example.com",
             "ada@example.com'; DROP TABLE users;--",
+            "mailto:ada@example.com",
+            "ada..king@example.com",
+            "ada@-example.com",
+            "ada@example.com (old)",
+            "n/a",
         ] {
             assert!(Email::parse("email", bad).is_err(), "{bad:?} accepted");
         }
