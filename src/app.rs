@@ -9,7 +9,7 @@ use crate::auth::jwt::Keys;
 use crate::auth::rate_limit::LoginLimiter;
 use crate::config::ServeConfig;
 use crate::db::{Db, DbOptions, OpenError};
-use crate::domain::{settings, users};
+use crate::domain::{imports, settings, users};
 use crate::error::AppError;
 use crate::http::{self, middleware, problem};
 use crate::jobs;
@@ -114,6 +114,7 @@ pub async fn start(mut config: ServeConfig) -> Result<Running, StartError> {
     } else {
         config.base_url.trim_end_matches('/').to_owned()
     };
+    spawn_import_recovery(db.clone());
     jobs::spawn_housekeeping(db);
     Ok(Running {
         server: server.run(),
@@ -122,6 +123,21 @@ pub async fn start(mut config: ServeConfig) -> Result<Running, StartError> {
         setup_token,
         state,
     })
+}
+
+/// Undoes imports that a stopped process left half done, beside serving: a big one takes a
+/// while, and until it is undone its rows are merely extra records.
+fn spawn_import_recovery(db: Db) {
+    let spawned = std::thread::Builder::new()
+        .name("import-recovery".into())
+        .spawn(move || match imports::recover(&db) {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(imports = n, "undid interrupted imports"),
+            Err(e) => tracing::error!(%e, "cannot undo interrupted imports"),
+        });
+    if let Err(e) = spawned {
+        tracing::error!(%e, "cannot start the import recovery thread");
+    }
 }
 
 /// `http://127.0.0.1:8080`, or `http://localhost:8080` when listening on every interface.

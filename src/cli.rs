@@ -16,6 +16,7 @@ use crate::db::{connection, maintenance, migrations, open_and_migrate};
 use crate::domain::audit::{self, Entry};
 use crate::domain::currency::Currency;
 use crate::domain::exports::{self, Entity, Export};
+use crate::domain::imports;
 use crate::domain::users::{self, NewUserInput, PasswordChange};
 use crate::domain::values::{Email, Password};
 use crate::error::AppError;
@@ -76,6 +77,36 @@ pub enum Command {
     Demo(DemoArgs),
     /// Export a list as CSV (the same file as the API's export), to stdout or --out.
     Export(ExportArgs),
+    /// Import a CSV file (the same import as the API and the web app), with a progress bar.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// customers, contacts, leads, tasks or activities.
+    pub entity: String,
+    /// The CSV file.
+    pub file: PathBuf,
+    /// Which field a column fills, as "Header=field" ("Header=" leaves the column out);
+    /// repeat for several. Other columns keep the suggested field.
+    #[arg(long = "map")]
+    pub map: Vec<String>,
+    /// What to do with a row that matches an existing record: skip, update or create.
+    #[arg(long, env = "RAPPORT_IMPORT_ON_DUPLICATE", default_value = "skip")]
+    pub on_duplicate: String,
+    /// Validate and show the mapping and errors, writing no records.
+    #[arg(long, env = "RAPPORT_IMPORT_DRY_RUN")]
+    pub dry_run: bool,
+    /// The e-mail address of the user the records are created by (default: the first
+    /// active admin).
+    #[arg(long = "as", env = "RAPPORT_IMPORT_AS")]
+    pub as_user: Option<String>,
+    /// Write the rows that had errors to this CSV file, to fix and import again.
+    #[arg(long, env = "RAPPORT_IMPORT_ERRORS")]
+    pub errors_out: Option<PathBuf>,
+    /// The currency of leads whose row names none.
+    #[arg(long, env = "RAPPORT_BASE_CURRENCY", default_value = "USD")]
+    pub base_currency: String,
 }
 
 #[derive(Debug, Args)]
@@ -137,6 +168,10 @@ pub struct ServeArgs {
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "RAPPORT_MAX_BODY", default_value_t = 1024 * 1024)]
     pub max_body: usize,
+
+    /// Largest accepted CSV upload for imports, in bytes.
+    #[arg(long, env = "RAPPORT_MAX_IMPORT", default_value_t = 256 * 1024 * 1024)]
+    pub max_import: usize,
 
     /// On a database without users, fill it with demo data first (see `rapport demo`).
     #[arg(long, env = "RAPPORT_DEMO")]
@@ -209,6 +244,7 @@ impl ServeArgs {
             db_readers: self.db_readers as usize,
             workers,
             max_body_bytes: self.max_body,
+            max_import_bytes: self.max_import,
             base_currency: self.base_currency,
             login_limits: Default::default(),
         })
@@ -423,6 +459,135 @@ pub fn export(db: &std::path::Path, args: ExportArgs) -> Result<ExitCode, String
         eprintln!("Exported {rows} {} to {}", entity.plural(), path.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `rapport import ENTITY FILE`: exits 0 when every row went in, 1 otherwise.
+pub fn import(db: &std::path::Path, args: ImportArgs) -> Result<ExitCode, String> {
+    let entity = Entity::parse(&args.entity).ok_or_else(|| {
+        format!(
+            "unknown entity {}: customers, contacts, leads, tasks or activities",
+            args.entity
+        )
+    })?;
+    let on_duplicate = imports::OnDuplicate::parse(&args.on_duplicate)
+        .ok_or("--on-duplicate must be skip, update or create")?;
+    let base_currency = Currency::parse("base_currency", &args.base_currency)
+        .map_err(|e| format!("--base-currency {}", e.message))?;
+    let mut mapping = std::collections::BTreeMap::new();
+    for pair in &args.map {
+        let (header, field) = pair
+            .rsplit_once('=')
+            .ok_or_else(|| format!("--map {pair}: expected \"Header=field\""))?;
+        mapping.insert(header.to_owned(), Some(field.trim().to_owned()));
+    }
+    let bytes = std::fs::read(&args.file)
+        .map_err(|e| format!("cannot read {}: {e}", args.file.display()))?;
+    let request = imports::Request {
+        entity,
+        filename: args.file.display().to_string(),
+        mapping: (!mapping.is_empty()).then_some(mapping),
+        on_duplicate,
+        dry_run: args.dry_run,
+    };
+    let prepared = imports::prepare(&request, &bytes).map_err(describe)?;
+    drop(bytes);
+    let db = crate::db::Db::open(&crate::db::DbOptions {
+        path: db.to_path_buf(),
+        readers: 1,
+    })
+    .map_err(|e| e.to_string())?;
+    imports::recover(&db).map_err(describe)?;
+    let as_user = args.as_user.clone();
+    let (actor, id, prepared) = db
+        .write_blocking(move |conn| {
+            let actor = command_line_actor(conn, as_user.as_deref())?;
+            let id = imports::create(conn, &actor, &request, &prepared)?;
+            Ok((actor, id, prepared))
+        })
+        .map_err(describe)?;
+    let bar = ProgressBar::new();
+    imports::stage_all(&db, &id, prepared).map_err(describe)?;
+    let status = imports::run(&db, &id, actor, base_currency, |done, total| {
+        bar.0.set_length(total.max(0) as u64);
+        bar.0.set_position(done.max(0) as u64);
+    })
+    .map_err(describe)?;
+    bar.finish();
+    print_import_summary(&status);
+    if let Some(path) = &args.errors_out {
+        let file = std::fs::File::create(path)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        let id = id.clone();
+        let written = db
+            .write_blocking(move |conn| imports::write_error_csv(conn, &id, file))
+            .map_err(describe)?;
+        eprintln!("Wrote {written} row(s) with errors to {}", path.display());
+    }
+    let clean = matches!(status.status.as_str(), "completed" | "validated") && status.failed == 0;
+    Ok(if clean {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// The user a command-line import acts as: `--as`, else the first active admin.
+fn command_line_actor(
+    conn: &rusqlite::Connection,
+    email: Option<&str>,
+) -> Result<crate::auth::Actor, AppError> {
+    let user = match email {
+        Some(e) => users::find_by_email(conn, e)?.filter(|u| u.active),
+        None => users::first_active_admin(conn)?,
+    }
+    .ok_or_else(|| {
+        AppError::invalid(
+            "as",
+            "names no active user (create one with `rapport user create`)",
+        )
+    })?;
+    Ok(crate::auth::Actor {
+        user_id: user.id,
+        role: user.role,
+        name: user.name,
+        email: user.email,
+        via: crate::auth::actor::Via::CommandLine,
+    })
+}
+
+fn print_import_summary(status: &imports::ImportStatus) {
+    let unmapped = if status.unmapped_columns.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "\nColumns not imported: {}",
+            status.unmapped_columns.join(", ")
+        )
+    };
+    eprintln!(
+        "Import {} of {}: {} ({} rows: {} created, {} updated, {} skipped, {} with errors; {} customers created for contacts){unmapped}",
+        status.id,
+        status.filename,
+        status.status,
+        status.total,
+        status.created,
+        status.updated,
+        status.skipped,
+        status.failed,
+        status.linked_customers,
+    );
+    if let Some(message) = &status.message {
+        eprintln!("{message}");
+    }
+    for e in status.errors.iter().take(20) {
+        eprintln!("  line {}: {}: {}", e.row, e.field, e.message);
+    }
+    if status.errors_total > 20 {
+        eprintln!(
+            "  … and {} more (--errors-out FILE writes them all as CSV)",
+            status.errors_total - 20
+        );
+    }
 }
 
 fn open_existing(db: &std::path::Path) -> Result<rusqlite::Connection, String> {

@@ -50,6 +50,8 @@ pub struct ServeConfig {
     pub db_readers: usize,
     pub workers: usize,
     pub max_body_bytes: usize,
+    /// Largest CSV upload (`POST /imports` streams it, so `max_body_bytes` does not apply).
+    pub max_import_bytes: usize,
     /// The currency of new leads that name none.
     pub base_currency: Currency,
     /// Sign-in throttling; not a flag (the defaults are the policy), tests tighten or
@@ -75,6 +77,7 @@ impl ServeConfig {
             db_readers: 2,
             workers: 2,
             max_body_bytes: 1024 * 1024,
+            max_import_bytes: 16 * 1024 * 1024,
             base_currency: Currency::usd(),
             login_limits: LoginLimits::default(),
         }

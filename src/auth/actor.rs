@@ -19,8 +19,15 @@ pub struct Actor {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Via {
-    Session { session_id: String },
-    ApiToken { token_id: String, needs_touch: bool },
+    Session {
+        session_id: String,
+    },
+    ApiToken {
+        token_id: String,
+        needs_touch: bool,
+    },
+    /// `rapport import` and other commands run by whoever holds the database file.
+    CommandLine,
 }
 
 impl Actor {
@@ -43,7 +50,7 @@ impl Actor {
     pub fn session_id(&self) -> Option<&str> {
         match &self.via {
             Via::Session { session_id } => Some(session_id),
-            Via::ApiToken { .. } => None,
+            Via::ApiToken { .. } | Via::CommandLine => None,
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod currency;
 pub mod customers;
 pub mod duplicates;
 pub mod exports;
+pub mod imports;
 pub mod leads;
 pub mod list;
 pub mod merges;

@@ -417,17 +417,24 @@ pub fn purge(conn: &Connection, kind: Kind, id: &str, actor: &Actor) -> AppResul
         }
         Some(true) => {}
     }
+    erase(conn, kind, id, Some(&actor.user_id), "purge")
+}
+
+/// Deletes a record for good, audited as `<kind>.<action>`: after the checks of [`purge`],
+/// or when undoing an import that created it.
+pub fn erase(
+    conn: &Connection,
+    kind: Kind,
+    id: &str,
+    actor_id: Option<&str>,
+    action: &str,
+) -> AppResult<()> {
     detach_references(conn, kind, id)?;
-    conn.prepare_cached(&format!("DELETE FROM {table} WHERE id = ?1"))?
+    conn.prepare_cached(&format!("DELETE FROM {} WHERE id = ?1", kind.table()))?
         .execute([id])?;
     audit::record(
         conn,
-        Entry::new(
-            Some(&actor.user_id),
-            &format!("{}.purge", kind.name()),
-            kind.name(),
-        )
-        .entity(id),
+        Entry::new(actor_id, &format!("{}.{action}", kind.name()), kind.name()).entity(id),
     )
 }
 

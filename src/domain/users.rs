@@ -123,6 +123,17 @@ pub fn get(conn: &Connection, id: &str) -> AppResult<User> {
         .ok_or(AppError::NotFound)
 }
 
+/// The admin who has been one longest and is active (who command-line imports act as).
+pub fn first_active_admin(conn: &Connection) -> AppResult<Option<User>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM users WHERE role = 'admin' AND active = 1
+              ORDER BY created_at, id LIMIT 1"
+        ))?
+        .query_row([], from_row)
+        .optional()?)
+}
+
 pub fn find_by_email(conn: &Connection, email: &str) -> AppResult<Option<User>> {
     Ok(conn
         .prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE email = ?1"))?

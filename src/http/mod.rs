@@ -9,6 +9,7 @@ pub mod customers;
 pub mod duplicates;
 pub mod exports;
 pub mod extract;
+pub mod imports;
 pub mod leads;
 pub mod middleware;
 pub mod openapi;
@@ -135,6 +136,16 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep(M::GET, "/api/v1/exports/{entity}.csv", exports::export),
         ep(M::GET, "/api/v1/duplicates", duplicates::list),
         ep(M::POST, "/api/v1/merges", duplicates::merge),
+        // imports
+        ep(M::POST, "/api/v1/imports", imports::start),
+        ep(M::GET, "/api/v1/imports/{id}", imports::status),
+        ep(
+            M::GET,
+            "/api/v1/imports/{id}/errors.csv",
+            imports::errors_csv,
+        ),
+        ep(M::POST, "/api/v1/imports/{id}/cancel", imports::cancel),
+        ep(M::POST, "/api/v1/imports/{id}/commit", imports::commit),
     ]
 }
 

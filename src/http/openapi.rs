@@ -88,6 +88,11 @@ use crate::http::{auth, customers, problem, system, tokens, trash, users};
         crate::http::exports::export,
         crate::http::duplicates::list,
         crate::http::duplicates::merge,
+        crate::http::imports::start,
+        crate::http::imports::status,
+        crate::http::imports::errors_csv,
+        crate::http::imports::cancel,
+        crate::http::imports::commit,
     ),
     components(responses(problem::Problem)),
     modifiers(&BearerAuth),
@@ -107,6 +112,7 @@ use crate::http::{auth, customers, problem, system, tokens, trash, users};
         (name = "audit", description = "Who changed what (admins only)"),
         (name = "search", description = "Customers, contacts and leads by what people type"),
         (name = "exports", description = "Lists as CSV files (admins and managers)"),
+        (name = "imports", description = "CSV import jobs (admins and managers)"),
         (name = "duplicates", description = "Finding and merging duplicate customers and contacts (admins and managers)"),
     )
 )]

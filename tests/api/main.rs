@@ -13,6 +13,7 @@ mod convert;
 mod customers;
 mod duplicates;
 mod exports;
+mod imports;
 mod leads;
 mod problems;
 mod robustness;

@@ -1,0 +1,926 @@
+//! CSV import jobs: a file is read and its rows staged in the database, the mapping of its
+//! columns suggested (or taken from the user), then a job works through the rows in chunks,
+//! one writer transaction each, so the app stays responsive and the WAL stays small however
+//! big the file. A dry run does the same work and undoes every row, which makes it an exact
+//! preview. A real job that fails, is cancelled or is cut short by a crash is undone
+//! completely (at the next start at the latest) from the list of what it wrote.
+
+pub mod mapping;
+pub mod reader;
+pub mod rows;
+
+use std::collections::BTreeMap;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+use crate::auth::Actor;
+use crate::auth::permissions::Capability;
+use crate::db::Db;
+use crate::domain::audit::{self, Entry};
+use crate::domain::clock::Timestamp;
+use crate::domain::currency::Currency;
+use crate::domain::exports::Entity;
+use crate::domain::new_id;
+use crate::domain::records::{self, Kind};
+use crate::error::{AppError, AppResult};
+use mapping::Mapping;
+pub use rows::OnDuplicate;
+use rows::{CellError, Outcome};
+
+/// Rows per writer transaction: small enough that other writes wait milliseconds.
+const CHUNK_ROWS: usize = 250;
+/// Rows staged per transaction.
+const STAGE_ROWS: usize = 5_000;
+/// Errors listed in a status answer; all of them are in the error CSV.
+const LISTED_ERRORS: i64 = 1_000;
+
+/// What `POST /imports` asks for.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub entity: Entity,
+    pub filename: String,
+    pub mapping: Option<BTreeMap<String, Option<String>>>,
+    pub on_duplicate: OnDuplicate,
+    pub dry_run: bool,
+}
+
+/// A file read and mapped, ready to be staged.
+pub struct Prepared {
+    pub parsed: reader::Parsed,
+    pub mapping: Mapping,
+    pub unreadable: Vec<reader::BadRow>,
+}
+
+/// Reads `bytes` and settles the mapping (422 when the file or the mapping cannot work).
+/// Pure CPU work: run it off the async workers.
+pub fn prepare(request: &Request, bytes: &[u8]) -> AppResult<Prepared> {
+    let mut unreadable = Vec::new();
+    let parsed = reader::parse(bytes, |bad| unreadable.push(bad))?;
+    let overrides = request.mapping.clone().unwrap_or_default();
+    let mapping = Mapping::with_overrides(request.entity.kind(), &parsed.headers, &overrides)?;
+    Ok(Prepared {
+        parsed,
+        mapping,
+        unreadable,
+    })
+}
+
+/// A job's state, as `GET /imports/{id}` reports it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ImportStatus {
+    pub id: String,
+    /// customers, contacts, leads, tasks or activities.
+    pub entity: String,
+    pub filename: String,
+    /// `staged`, `running`, `validated` (a dry run finished), `completed`, `rolling_back`,
+    /// `failed` or `cancelled` (both undone: nothing the job wrote remains).
+    pub status: String,
+    pub dry_run: bool,
+    /// skip, update or create.
+    pub on_duplicate: String,
+    /// `utf-8` or `windows-1252`.
+    pub encoding: String,
+    /// `,`, `;` or a tab.
+    pub delimiter: String,
+    /// Each column of the file and the field it fills (`null`: not imported).
+    #[schema(value_type = Object)]
+    pub mapping: BTreeMap<String, Option<String>>,
+    /// Columns whose data is not imported.
+    pub unmapped_columns: Vec<String>,
+    /// Rows in the file (after the header).
+    pub total: i64,
+    pub processed: i64,
+    pub created: i64,
+    pub updated: i64,
+    pub skipped: i64,
+    /// Rows with errors (not imported).
+    pub failed: i64,
+    /// Customers created to link imported contacts to their company.
+    pub linked_customers: i64,
+    /// The first 1,000 problems; `errors_total` counts all, the error CSV lists all.
+    pub errors: Vec<RowError>,
+    pub errors_total: i64,
+    pub message: Option<String>,
+    pub created_at: String,
+    pub finished_at: Option<String>,
+}
+
+/// A problem with a row: its line in the file, the column (or `row`) and what is wrong.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RowError {
+    pub row: i64,
+    pub field: String,
+    pub message: String,
+}
+
+/// Creates the job and returns its id (status `staged`, no rows yet).
+pub fn create(
+    conn: &Connection,
+    actor: &Actor,
+    request: &Request,
+    prepared: &Prepared,
+) -> AppResult<String> {
+    actor.require(Capability::ImportCsv)?;
+    let id = new_id();
+    let parsed = &prepared.parsed;
+    let total = parsed.rows.len() + prepared.unreadable.len();
+    conn.prepare_cached(
+        "INSERT INTO imports (id, entity, filename, status, dry_run, on_duplicate, encoding,
+                              delimiter, headers, mapping, total, created_by, created_at,
+                              runner_pid)
+         VALUES (?1, ?2, ?3, 'staged', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    )?
+    .execute(params![
+        id,
+        request.entity.plural(),
+        clean_filename(&request.filename),
+        request.dry_run,
+        request.on_duplicate.name(),
+        parsed.encoding,
+        (parsed.delimiter as char).to_string(),
+        serde_json::to_string(&parsed.headers).map_err(AppError::internal)?,
+        serde_json::to_string(&prepared.mapping.to_json(&parsed.headers))
+            .map_err(AppError::internal)?,
+        total as i64,
+        actor.user_id,
+        Timestamp::now().to_stored(),
+        std::process::id(),
+    ])?;
+    for bad in &prepared.unreadable {
+        add_error(
+            conn,
+            &id,
+            bad.line as i64,
+            &CellError {
+                field: "row".into(),
+                message: bad.message.clone(),
+            },
+        )?;
+    }
+    conn.execute(
+        "UPDATE imports SET failed_rows = ?2, processed = ?2 WHERE id = ?1",
+        params![id, prepared.unreadable.len() as i64],
+    )?;
+    Ok(id)
+}
+
+/// Stages a slice of the file's rows.
+pub fn stage(conn: &Connection, id: &str, rows: &[reader::Row]) -> AppResult<()> {
+    let mut insert = conn
+        .prepare_cached("INSERT INTO import_rows (import_id, line, cells) VALUES (?1, ?2, ?3)")?;
+    for row in rows {
+        let cells = serde_json::to_string(&row.cells).map_err(AppError::internal)?;
+        insert.execute(params![id, row.line as i64, cells])?;
+    }
+    Ok(())
+}
+
+/// Stages every row of `prepared`, a few thousand per transaction.
+pub fn stage_all(db: &Db, id: &str, prepared: Prepared) -> AppResult<()> {
+    let mut rows = prepared.parsed.rows;
+    while !rows.is_empty() {
+        let rest = rows.split_off(rows.len().min(STAGE_ROWS));
+        let id = id.to_owned();
+        db.write_blocking(move |conn| stage(conn, &id, &rows))?;
+        rows = rest;
+    }
+    Ok(())
+}
+
+/// Runs the job `id` to its end on the calling thread (never an async worker), calling
+/// `progress(processed, total)` after each chunk. A database failure or a cancellation
+/// undoes whatever the job wrote.
+pub fn run(
+    db: &Db,
+    id: &str,
+    actor: Actor,
+    base_currency: Currency,
+    progress: impl Fn(i64, i64),
+) -> AppResult<ImportStatus> {
+    let job = {
+        let id = id.to_owned();
+        db.write_blocking(move |conn| start(conn, &id, actor, base_currency))?
+    };
+    let mut job = job;
+    let mut after = 0i64;
+    loop {
+        let id_owned = id.to_owned();
+        let step = db.write_blocking(move |conn| {
+            let mut job = job;
+            let step = process_chunk(conn, &id_owned, &mut job, after)?;
+            Ok((job, step))
+        });
+        match step {
+            Ok((
+                back,
+                Step::More {
+                    last_line,
+                    processed,
+                    total,
+                },
+            )) => {
+                job = back;
+                after = last_line;
+                progress(processed, total);
+            }
+            Ok((back, Step::Done)) => {
+                let dry_run = back.dry_run;
+                let id_owned = id.to_owned();
+                db.write_blocking(move |conn| finish(conn, &id_owned, dry_run))?;
+                break;
+            }
+            Ok((_, Step::Cancelled)) => {
+                undo(
+                    db,
+                    id,
+                    "cancelled",
+                    "Cancelled; everything the import wrote was undone.",
+                )?;
+                break;
+            }
+            Err(e) => {
+                tracing::error!(import = id, %e, "import failed; undoing it");
+                undo(
+                    db,
+                    id,
+                    "failed",
+                    "Failed on a database error; everything the import wrote was undone.",
+                )?;
+                break;
+            }
+        }
+    }
+    let id = id.to_owned();
+    let status = db.write_blocking(move |conn| status(conn, &id))?;
+    progress(status.processed, status.total);
+    Ok(status)
+}
+
+enum Step {
+    More {
+        last_line: i64,
+        processed: i64,
+        total: i64,
+    },
+    Done,
+    Cancelled,
+}
+
+/// Marks the job running and builds the row processor from what was stored.
+fn start(
+    conn: &Connection,
+    id: &str,
+    actor: Actor,
+    base_currency: Currency,
+) -> AppResult<rows::Job> {
+    let (entity, headers, mapping, policy, dry_run): (String, String, String, String, bool) = conn
+        .query_row(
+            "SELECT entity, headers, mapping, on_duplicate, dry_run FROM imports WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
+        .optional()?
+        .ok_or(AppError::NotFound)?;
+    let kind = Entity::parse(&entity)
+        .ok_or_else(|| AppError::internal("import of an unknown entity"))?
+        .kind();
+    let headers: Vec<String> = serde_json::from_str(&headers).map_err(AppError::internal)?;
+    let chosen: BTreeMap<String, Option<String>> =
+        serde_json::from_str(&mapping).map_err(AppError::internal)?;
+    let mapping = Mapping::with_overrides(kind, &headers, &chosen)?;
+    let policy = OnDuplicate::parse(&policy).unwrap_or(OnDuplicate::Skip);
+    conn.execute(
+        "UPDATE imports SET status = 'running', runner_pid = ?2 WHERE id = ?1",
+        params![id, std::process::id()],
+    )?;
+    Ok(rows::Job::new(
+        kind,
+        headers,
+        mapping,
+        policy,
+        dry_run,
+        actor,
+        base_currency,
+    ))
+}
+
+/// Applies the next chunk of staged rows after line `after`, each row in a savepoint of
+/// its own (a dry run rolls every row back).
+fn process_chunk(conn: &Connection, id: &str, job: &mut rows::Job, after: i64) -> AppResult<Step> {
+    let cancel: bool = conn.query_row(
+        "SELECT cancel_requested FROM imports WHERE id = ?1",
+        [id],
+        |r| r.get(0),
+    )?;
+    if cancel {
+        return Ok(Step::Cancelled);
+    }
+    let staged: Vec<(i64, String)> = conn
+        .prepare_cached(
+            "SELECT line, cells FROM import_rows WHERE import_id = ?1 AND line > ?2
+              ORDER BY line LIMIT ?3",
+        )?
+        .query_map(params![id, after, CHUNK_ROWS as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    if staged.is_empty() {
+        return Ok(Step::Done);
+    }
+    let mut seq: i64 = conn.query_row(
+        "SELECT coalesce(max(seq), 0) FROM import_records WHERE import_id = ?1",
+        [id],
+        |r| r.get(0),
+    )?;
+    let mut tally = Tally::default();
+    let mut last_line = after;
+    for (line, cells) in staged {
+        last_line = line;
+        let cells: Vec<String> = serde_json::from_str(&cells).map_err(AppError::internal)?;
+        conn.execute_batch("SAVEPOINT import_row")?;
+        job.linked.clear();
+        let result = job.apply(conn, &cells);
+        let keep = matches!(result, Ok(Ok(_))) && !job.dry_run;
+        conn.execute_batch(if keep {
+            "RELEASE import_row"
+        } else {
+            "ROLLBACK TO import_row; RELEASE import_row"
+        })?;
+        match result? {
+            Ok(outcome) => {
+                if !job.dry_run {
+                    for linked in &job.linked {
+                        seq += 1;
+                        note_record(conn, id, seq, Kind::Customer, linked, None)?;
+                    }
+                }
+                tally.linked += job.linked.len() as i64;
+                match outcome {
+                    Outcome::Created { id: record } => {
+                        tally.created += 1;
+                        if !job.dry_run {
+                            seq += 1;
+                            note_record(conn, id, seq, job.kind, &record, None)?;
+                        }
+                    }
+                    Outcome::Updated { id: record, before } => {
+                        tally.updated += 1;
+                        if !job.dry_run {
+                            seq += 1;
+                            note_record(conn, id, seq, job.kind, &record, Some(&before))?;
+                        }
+                    }
+                    Outcome::Skipped { .. } => tally.skipped += 1,
+                }
+            }
+            Err(errors) => {
+                tally.failed += 1;
+                for e in &errors {
+                    add_error(conn, id, line, e)?;
+                }
+            }
+        }
+        tally.processed += 1;
+    }
+    let (processed, total): (i64, i64) = conn.query_row(
+        "UPDATE imports SET processed = processed + ?2, created = created + ?3,
+                updated = updated + ?4, skipped = skipped + ?5, failed_rows = failed_rows + ?6,
+                linked = linked + ?7
+          WHERE id = ?1 RETURNING processed, total",
+        params![
+            id,
+            tally.processed,
+            tally.created,
+            tally.updated,
+            tally.skipped,
+            tally.failed,
+            tally.linked
+        ],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    Ok(Step::More {
+        last_line,
+        processed,
+        total,
+    })
+}
+
+#[derive(Default)]
+struct Tally {
+    processed: i64,
+    created: i64,
+    updated: i64,
+    skipped: i64,
+    failed: i64,
+    linked: i64,
+}
+
+fn note_record(
+    conn: &Connection,
+    import: &str,
+    seq: i64,
+    kind: Kind,
+    id: &str,
+    before: Option<&str>,
+) -> AppResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO import_records (import_id, seq, kind, id, before) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![import, seq, kind.name(), id, before])?;
+    Ok(())
+}
+
+fn add_error(conn: &Connection, id: &str, line: i64, e: &CellError) -> AppResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO import_errors (import_id, line, field, message) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![id, line, e.field, e.message])?;
+    Ok(())
+}
+
+/// Ends a job that went through every row. A real job is audited as one import event (the
+/// records have their own entries) and keeps only the staged rows that had errors, for the
+/// error CSV; a dry run keeps them all, so it can be committed without a new upload.
+fn finish(conn: &Connection, id: &str, dry_run: bool) -> AppResult<()> {
+    let now = Timestamp::now().to_stored();
+    let status = if dry_run { "validated" } else { "completed" };
+    conn.execute(
+        "UPDATE imports SET status = ?2, finished_at = ?3, runner_pid = NULL WHERE id = ?1",
+        params![id, status, now],
+    )?;
+    if dry_run {
+        return Ok(());
+    }
+    conn.execute(
+        "DELETE FROM import_rows WHERE import_id = ?1
+            AND line NOT IN (SELECT line FROM import_errors WHERE import_id = ?1)",
+        [id],
+    )?;
+    conn.execute("DELETE FROM import_records WHERE import_id = ?1", [id])?;
+    let summary = status_in(conn, id, 0)?;
+    audit::record(
+        conn,
+        Entry::new(
+            summary_actor(conn, id)?.as_deref(),
+            "import.complete",
+            "import",
+        )
+        .entity(id)
+        .after(&serde_json::json!({
+            "entity": summary.entity,
+            "filename": summary.filename,
+            "total": summary.total,
+            "created": summary.created,
+            "updated": summary.updated,
+            "skipped": summary.skipped,
+            "failed": summary.failed,
+            "linked_customers": summary.linked_customers,
+        })),
+    )
+}
+
+fn summary_actor(conn: &Connection, id: &str) -> AppResult<Option<String>> {
+    Ok(
+        conn.query_row("SELECT created_by FROM imports WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })?,
+    )
+}
+
+/// Undoes everything job `id` wrote, newest first, a chunk per transaction, then marks it
+/// `final_status`. Safe to repeat after a crash: each chunk forgets what it undid.
+pub fn undo(db: &Db, id: &str, final_status: &'static str, message: &'static str) -> AppResult<()> {
+    {
+        let id = id.to_owned();
+        db.write_blocking(move |conn| {
+            conn.execute(
+                "UPDATE imports SET status = 'rolling_back', runner_pid = ?2 WHERE id = ?1",
+                params![id, std::process::id()],
+            )?;
+            Ok(())
+        })?;
+    }
+    loop {
+        let id = id.to_owned();
+        let undone = db.write_blocking(move |conn| undo_chunk(conn, &id))?;
+        if undone == 0 {
+            break;
+        }
+    }
+    let id = id.to_owned();
+    db.write_blocking(move |conn| {
+        conn.execute(
+            "UPDATE imports SET status = ?2, message = ?3, finished_at = ?4, runner_pid = NULL
+              WHERE id = ?1",
+            params![id, final_status, message, Timestamp::now().to_stored()],
+        )?;
+        conn.execute("DELETE FROM import_rows WHERE import_id = ?1", [&id])?;
+        audit::record(
+            conn,
+            Entry::new(
+                summary_actor(conn, &id)?.as_deref(),
+                "import.undo",
+                "import",
+            )
+            .entity(&id)
+            .after(&serde_json::json!({ "status": final_status })),
+        )
+    })
+}
+
+fn undo_chunk(conn: &Connection, import: &str) -> AppResult<usize> {
+    let actor = summary_actor(conn, import)?;
+    let written: Vec<(i64, String, String, Option<String>)> = conn
+        .prepare_cached(
+            "SELECT seq, kind, id, before FROM import_records WHERE import_id = ?1
+              ORDER BY seq DESC LIMIT ?2",
+        )?
+        .query_map(params![import, CHUNK_ROWS as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    for (seq, kind, id, before) in &written {
+        let kind = Kind::parse(kind).ok_or_else(|| AppError::internal("unknown record kind"))?;
+        let exists = conn
+            .query_row(
+                &format!("SELECT 1 FROM {} WHERE id = ?1", kind.table()),
+                [id],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some();
+        if exists {
+            match before {
+                None => records::erase(conn, kind, id, actor.as_deref(), "import_undo")?,
+                Some(before) => {
+                    rows::restore_snapshot(conn, kind, id, before)?;
+                    audit::record(
+                        conn,
+                        Entry::new(
+                            actor.as_deref(),
+                            &format!("{}.import_undo", kind.name()),
+                            kind.name(),
+                        )
+                        .entity(id),
+                    )?;
+                }
+            }
+        }
+        if before.is_none() {
+            conn.execute("DELETE FROM import_keys WHERE id = ?1", [id])?;
+        }
+        conn.execute(
+            "DELETE FROM import_records WHERE import_id = ?1 AND seq = ?2",
+            params![import, seq],
+        )?;
+    }
+    Ok(written.len())
+}
+
+/// Undoes the jobs a process that stopped (crashed, killed, powered off) left unfinished.
+/// Called at start by `serve` and `rapport import`; jobs a live process is running are left
+/// alone. Returns how many were undone.
+pub fn recover(db: &Db) -> AppResult<usize> {
+    let stale: Vec<(String, Option<i64>)> = db.write_blocking(|conn| {
+        Ok(conn
+            .prepare(
+                "SELECT id, runner_pid FROM imports
+                  WHERE status IN ('staged', 'running', 'rolling_back')",
+            )?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?)
+    })?;
+    let mut undone = 0;
+    for (id, pid) in stale {
+        let alive = pid.is_some_and(|p| {
+            p != i64::from(std::process::id())
+                && std::path::Path::new(&format!("/proc/{p}")).exists()
+        });
+        if alive {
+            continue;
+        }
+        tracing::warn!(import = %id, "undoing an import that was interrupted");
+        undo(
+            db,
+            &id,
+            "failed",
+            "Interrupted (Rapport stopped while it ran); everything the import wrote was undone.",
+        )?;
+        undone += 1;
+    }
+    Ok(undone)
+}
+
+/// Asks a running job to stop; it undoes itself at its next chunk. 409 when it has ended.
+pub fn cancel(conn: &Connection, actor: &Actor, id: &str) -> AppResult<ImportStatus> {
+    actor.require(Capability::ImportCsv)?;
+    let status = status(conn, id)?;
+    if !matches!(status.status.as_str(), "staged" | "running") {
+        return Err(AppError::Conflict(format!(
+            "This import has ended ({}); there is nothing to cancel.",
+            status.status
+        )));
+    }
+    conn.execute(
+        "UPDATE imports SET cancel_requested = 1 WHERE id = ?1",
+        [id],
+    )?;
+    Ok(status)
+}
+
+/// Turns a validated dry run into a real job over the same staged rows, with a new
+/// mapping or policy if given. 409 unless it is a finished dry run.
+pub fn commit(
+    conn: &Connection,
+    actor: &Actor,
+    id: &str,
+    overrides: Option<&BTreeMap<String, Option<String>>>,
+    on_duplicate: Option<OnDuplicate>,
+) -> AppResult<()> {
+    actor.require(Capability::ImportCsv)?;
+    let current = status(conn, id)?;
+    if current.status != "validated" {
+        return Err(AppError::Conflict(format!(
+            "Only a finished dry run can be committed; this import is {}.",
+            current.status
+        )));
+    }
+    let kind = Entity::parse(&current.entity)
+        .ok_or_else(|| AppError::internal("import of an unknown entity"))?
+        .kind();
+    let headers: Vec<String> =
+        conn.query_row("SELECT headers FROM imports WHERE id = ?1", [id], |r| {
+            let raw: String = r.get(0)?;
+            Ok(serde_json::from_str(&raw).unwrap_or_default())
+        })?;
+    let mut chosen = current.mapping.clone();
+    if let Some(o) = overrides {
+        chosen.extend(o.clone());
+    }
+    let mapping = Mapping::with_overrides(kind, &headers, &chosen)?;
+    let policy = on_duplicate
+        .or_else(|| OnDuplicate::parse(&current.on_duplicate))
+        .unwrap_or(OnDuplicate::Skip);
+    conn.execute(
+        "UPDATE imports SET status = 'staged', dry_run = 0, on_duplicate = ?2, mapping = ?3,
+                processed = 0, created = 0, updated = 0, skipped = 0, failed_rows = 0,
+                linked = 0, finished_at = NULL, created_by = ?4, runner_pid = ?5
+          WHERE id = ?1",
+        params![
+            id,
+            policy.name(),
+            serde_json::to_string(&mapping.to_json(&headers)).map_err(AppError::internal)?,
+            actor.user_id,
+            std::process::id(),
+        ],
+    )?;
+    conn.execute("DELETE FROM import_errors WHERE import_id = ?1", [id])?;
+    Ok(())
+}
+
+/// The job `id` (404 when there is none).
+pub fn status(conn: &Connection, id: &str) -> AppResult<ImportStatus> {
+    status_in(conn, id, LISTED_ERRORS)
+}
+
+fn status_in(conn: &Connection, id: &str, listed: i64) -> AppResult<ImportStatus> {
+    let mut status = conn
+        .prepare_cached(
+            "SELECT id, entity, filename, status, dry_run, on_duplicate, encoding, delimiter,
+                    mapping, total, processed, created, updated, skipped, failed_rows, linked,
+                    message, created_at, finished_at,
+                    (SELECT count(*) FROM import_errors WHERE import_id = imports.id)
+               FROM imports WHERE id = ?1",
+        )?
+        .query_row([id], |r| {
+            let mapping: String = r.get(8)?;
+            let mapping: BTreeMap<String, Option<String>> =
+                serde_json::from_str(&mapping).unwrap_or_default();
+            let unmapped_columns = mapping
+                .iter()
+                .filter(|(_, f)| f.is_none())
+                .map(|(h, _)| h.clone())
+                .filter(|h| !h.is_empty())
+                .collect();
+            Ok(ImportStatus {
+                id: r.get(0)?,
+                entity: r.get(1)?,
+                filename: r.get(2)?,
+                status: r.get(3)?,
+                dry_run: r.get(4)?,
+                on_duplicate: r.get(5)?,
+                encoding: r.get(6)?,
+                delimiter: r.get(7)?,
+                mapping,
+                unmapped_columns,
+                total: r.get(9)?,
+                processed: r.get(10)?,
+                created: r.get(11)?,
+                updated: r.get(12)?,
+                skipped: r.get(13)?,
+                failed: r.get(14)?,
+                linked_customers: r.get(15)?,
+                errors: Vec::new(),
+                message: r.get(16)?,
+                created_at: r.get(17)?,
+                finished_at: r.get(18)?,
+                errors_total: r.get(19)?,
+            })
+        })
+        .optional()?
+        .ok_or(AppError::NotFound)?;
+    status.errors = conn
+        .prepare_cached(
+            "SELECT line, field, message FROM import_errors WHERE import_id = ?1
+              ORDER BY line, rowid LIMIT ?2",
+        )?
+        .query_map(params![id, listed], |r| {
+            Ok(RowError {
+                row: r.get(0)?,
+                field: r.get(1)?,
+                message: r.get(2)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(status)
+}
+
+/// The rows that had errors, as a CSV to fix and upload again: the file's own columns
+/// first (so it maps the same way), then `Line` and `Errors`.
+pub fn write_error_csv(conn: &Connection, id: &str, out: impl std::io::Write) -> AppResult<u64> {
+    let headers: String = conn
+        .query_row("SELECT headers FROM imports WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .optional()?
+        .ok_or(AppError::NotFound)?;
+    let headers: Vec<String> = serde_json::from_str(&headers).map_err(AppError::internal)?;
+    let mut csv = csv::Writer::from_writer(out);
+    let csv_error = |e: csv::Error| AppError::internal(e);
+    let mut header_row = headers.clone();
+    header_row.extend(["Line".to_owned(), "Errors".to_owned()]);
+    csv.write_record(&header_row).map_err(csv_error)?;
+    let mut stmt = conn.prepare(
+        "SELECT e.line, group_concat(e.field || ': ' || e.message, '; '), r.cells
+           FROM import_errors e
+           LEFT JOIN import_rows r ON r.import_id = e.import_id AND r.line = e.line
+          WHERE e.import_id = ?1 GROUP BY e.line ORDER BY e.line",
+    )?;
+    let mut rows = stmt.query([id])?;
+    let mut n = 0;
+    while let Some(row) = rows.next()? {
+        let line: i64 = row.get(0)?;
+        let message: String = row.get(1)?;
+        let cells: Option<String> = row.get(2)?;
+        let mut record: Vec<String> = cells
+            .and_then(|c| serde_json::from_str(&c).ok())
+            .unwrap_or_default();
+        record.resize(headers.len(), String::new());
+        // Opened in a spreadsheet, a formula must stay text; importing strips the `'`.
+        let mut record: Vec<String> = record
+            .iter()
+            .map(|c| crate::domain::exports::neutralise(c).into_owned())
+            .collect();
+        record.push(line.to_string());
+        record.push(message);
+        csv.write_record(&record).map_err(csv_error)?;
+        n += 1;
+    }
+    csv.flush().map_err(AppError::internal)?;
+    Ok(n)
+}
+
+/// The file's name as shown: its last path part, without control characters, at most 200
+/// characters.
+fn clean_filename(raw: &str) -> String {
+    let base = raw.rsplit(['/', '\\']).next().unwrap_or("");
+    let clean: String = base.chars().filter(|c| !c.is_control()).take(200).collect();
+    if clean.trim().is_empty() {
+        "upload.csv".to_owned()
+    } else {
+        clean
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::actor::Via;
+    use crate::auth::permissions::Role;
+    use crate::db::DbOptions;
+
+    fn admin(db: &Db) -> Actor {
+        db.write_blocking(|conn| {
+            conn.execute(
+                "INSERT INTO users (id, email, name, role, password_hash, password_changed_at,
+                                    created_at, updated_at)
+                 VALUES ('u1', 'admin@example.com', 'Admin', 'admin', 'x', '2026-01-01',
+                         '2026-01-01', '2026-01-01')",
+                [],
+            )?;
+            Ok(())
+        })
+        .unwrap();
+        Actor {
+            user_id: "u1".into(),
+            role: Role::Admin,
+            name: "Admin".into(),
+            email: "admin@example.com".into(),
+            via: Via::CommandLine,
+        }
+    }
+
+    fn customers(db: &Db) -> i64 {
+        db.write_blocking(|conn| {
+            Ok(conn.query_row("SELECT count(*) FROM customers", [], |r| r.get(0))?)
+        })
+        .unwrap()
+    }
+
+    /// A job with chunks committed, as a crash leaves it (status `running`, its process
+    /// gone), is undone completely by the next start; one a live process runs is left alone.
+    #[test]
+    fn a_job_cut_short_by_a_crash_is_undone_at_the_next_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&DbOptions {
+            path: dir.path().join("crash.db"),
+            readers: 1,
+        })
+        .unwrap();
+        let actor = admin(&db);
+        let mut file = String::from("Name,Domain,Tags\n");
+        for i in 0..(CHUNK_ROWS * 3) {
+            file.push_str(&format!("Company {i},c{i}.example,vip\n"));
+        }
+        let request = Request {
+            entity: Entity::parse("customers").unwrap(),
+            filename: "big.csv".into(),
+            mapping: None,
+            on_duplicate: OnDuplicate::Skip,
+            dry_run: false,
+        };
+        let prepared = prepare(&request, file.as_bytes()).unwrap();
+        let job_actor = actor.clone();
+        let (id, prepared) = db
+            .write_blocking(move |conn| {
+                let id = create(conn, &job_actor, &request, &prepared)?;
+                Ok((id, prepared))
+            })
+            .unwrap();
+        stage_all(&db, &id, prepared).unwrap();
+        let job_id = id.clone();
+        db.write_blocking(move |conn| {
+            let mut job = start(conn, &job_id, actor, Currency::usd())?;
+            let step = process_chunk(conn, &job_id, &mut job, 0)?;
+            assert!(matches!(step, Step::More { processed, .. } if processed == CHUNK_ROWS as i64));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(customers(&db), CHUNK_ROWS as i64);
+
+        let set_runner = |pid: i64| {
+            let id = id.clone();
+            db.write_blocking(move |conn| {
+                conn.execute(
+                    "UPDATE imports SET runner_pid = ?2 WHERE id = ?1",
+                    params![id, pid],
+                )?;
+                Ok(())
+            })
+            .unwrap();
+        };
+        set_runner(1); // init: alive, and not this process
+        assert_eq!(recover(&db).unwrap(), 0);
+        assert_eq!(customers(&db), CHUNK_ROWS as i64);
+
+        set_runner(i64::from(i32::MAX)); // no such process
+        assert_eq!(recover(&db).unwrap(), 1);
+        assert_eq!(customers(&db), 0);
+        let id2 = id.clone();
+        let (status, leftovers, chain) = db
+            .write_blocking(move |conn| {
+                let leftovers: i64 = conn.query_row(
+                    "SELECT (SELECT count(*) FROM import_records) + (SELECT count(*) FROM import_keys)
+                          + (SELECT count(*) FROM customer_tags) + (SELECT count(*) FROM search_docs)",
+                    [],
+                    |r| r.get(0),
+                )?;
+                Ok((status(conn, &id2)?, leftovers, audit::verify_chain(conn)?))
+            })
+            .unwrap();
+        assert_eq!(status.status, "failed");
+        assert!(status.message.unwrap().contains("Interrupted"));
+        assert_eq!(leftovers, 0);
+        assert!(chain.is_empty(), "{chain:?}");
+        assert_eq!(recover(&db).unwrap(), 0, "undone once");
+    }
+
+    #[test]
+    fn filenames_lose_paths_and_control_characters() {
+        assert_eq!(clean_filename("../../etc/passwd"), "passwd");
+        assert_eq!(clean_filename("C:\\Users\\me\\leads.csv"), "leads.csv");
+        assert_eq!(clean_filename("a\u{0}b\nc.csv"), "abc.csv");
+        assert_eq!(clean_filename(""), "upload.csv");
+    }
+}
