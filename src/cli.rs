@@ -83,7 +83,8 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// customers, contacts, leads, tasks or activities.
+    /// customers, contacts, leads, tasks or activities; or users (accounts with generated
+    /// passwords, printed once as CSV).
     pub entity: String,
     /// The CSV file.
     pub file: PathBuf,
@@ -462,10 +463,17 @@ pub fn export(db: &std::path::Path, args: ExportArgs) -> Result<ExitCode, String
 }
 
 /// `rapport import ENTITY FILE`: exits 0 when every row went in, 1 otherwise.
-pub fn import(db: &std::path::Path, args: ImportArgs) -> Result<ExitCode, String> {
+pub fn import(
+    db: &std::path::Path,
+    bcrypt_cost: u32,
+    args: ImportArgs,
+) -> Result<ExitCode, String> {
+    if args.entity == "users" {
+        return import_users(db, bcrypt_cost, &args.file);
+    }
     let entity = Entity::parse(&args.entity).ok_or_else(|| {
         format!(
-            "unknown entity {}: customers, contacts, leads, tasks or activities",
+            "unknown entity {}: users, customers, contacts, leads, tasks or activities",
             args.entity
         )
     })?;
@@ -525,6 +533,103 @@ pub fn import(db: &std::path::Path, args: ImportArgs) -> Result<ExitCode, String
     }
     let clean = matches!(status.status.as_str(), "completed" | "validated") && status.failed == 0;
     Ok(if clean {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// `rapport import users FILE`: an account for each row (columns like "Email", "Name" or
+/// "First Name"/"Last Name", "Role"), with a generated password, written to stdout as CSV
+/// (`email,password`) once. Addresses that already have an account are left as they are.
+/// Accounts are created active, also those the file marks inactive, so records owned by
+/// former staff can be imported; deactivate those afterwards (they are listed).
+fn import_users(
+    db: &std::path::Path,
+    bcrypt_cost: u32,
+    file: &std::path::Path,
+) -> Result<ExitCode, String> {
+    let bytes = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let mut problems = Vec::new();
+    let parsed = imports::reader::parse(&bytes, |bad| {
+        problems.push(format!("line {}: {}", bad.line, bad.message))
+    })
+    .map_err(describe)?;
+    let column = |names: &[&str]| {
+        parsed.headers.iter().position(|h| {
+            let h: String = h.chars().filter(|c| c.is_alphanumeric()).collect();
+            names.iter().any(|n| h.eq_ignore_ascii_case(n))
+        })
+    };
+    let email_col = column(&["email", "emailaddress"]).ok_or("the file has no Email column")?;
+    let name_col = column(&["name", "fullname"]);
+    let first_col = column(&["firstname"]);
+    let last_col = column(&["lastname"]);
+    let role_col = column(&["role"]);
+    let active_col = column(&["active"]);
+    let mut conn = open_and_migrate(db).map_err(|e| e.to_string())?;
+    let mut out = csv::Writer::from_writer(std::io::stdout());
+    out.write_record(["email", "password"])
+        .map_err(|e| e.to_string())?;
+    let (mut created, mut existing, mut inactive) = (0, 0, Vec::new());
+    for row in &parsed.rows {
+        let cell = |i: Option<usize>| i.and_then(|i| row.cells.get(i)).map(|c| c.trim());
+        let name = cell(name_col).filter(|n| !n.is_empty()).map_or_else(
+            || {
+                [cell(first_col), cell(last_col)]
+                    .into_iter()
+                    .flatten()
+                    .filter(|s| !s.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            },
+            str::to_owned,
+        );
+        let input = NewUserInput {
+            email: cell(Some(email_col)).unwrap_or("").to_owned(),
+            name,
+            role: cell(role_col).unwrap_or("sales").to_lowercase(),
+            password: None,
+        };
+        let user = match input.validate() {
+            Ok(u) => u,
+            Err(e) => {
+                problems.push(format!("line {}: {}", row.line, describe(e)));
+                continue;
+            }
+        };
+        if users::find_by_email(&conn, &input.email)
+            .map_err(describe)?
+            .is_some()
+        {
+            existing += 1;
+            continue;
+        }
+        let password = Password::generate();
+        let hash = password::hash_blocking(&password, bcrypt_cost).map_err(describe)?;
+        in_transaction(&mut conn, |tx| users::insert(tx, None, &user, &hash))?;
+        out.write_record([input.email.as_str(), password.expose()])
+            .map_err(|e| e.to_string())?;
+        created += 1;
+        if cell(active_col)
+            .is_some_and(|a| matches!(a.to_lowercase().as_str(), "false" | "no" | "0"))
+        {
+            inactive.push(input.email.clone());
+        }
+    }
+    out.flush().map_err(|e| e.to_string())?;
+    eprintln!("Created {created} user(s); {existing} already had an account.");
+    if !inactive.is_empty() {
+        eprintln!(
+            "Marked inactive in the file (created active so their records can be imported; \
+             deactivate them afterwards): {}",
+            inactive.join(", ")
+        );
+    }
+    for p in &problems {
+        eprintln!("  {p}");
+    }
+    Ok(if problems.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

@@ -23,7 +23,7 @@ fn main() -> ExitCode {
         }
         Command::Check => cli::check(&cli.db),
         Command::Export(args) => cli::export(&cli.db, args),
-        Command::Import(args) => cli::import(&cli.db, args),
+        Command::Import(args) => cli::import(&cli.db, cli.bcrypt_cost, args),
         Command::Demo(args) => cli::demo(&cli.db, cli.bcrypt_cost, &args, false).map(|summary| {
             if let Some(s) = summary {
                 println!("{s}");

@@ -790,3 +790,73 @@ async fn imports_refuse_bad_requests_clearly() {
 
     assert_problem(app.get("/api/v1/imports/nope", &admin.token).await, 404).await;
 }
+
+#[actix_web::test]
+async fn the_command_line_imports_users_and_records_like_the_api() {
+    let app = spawn_app().await;
+    let admin = app.bootstrap_admin().await;
+    let users = format!("{FIXTURES}/users.csv");
+    let out = app.cli(&["import", "users", &users], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let mut accounts = csv::Reader::from_reader(stdout.as_bytes());
+    let first = accounts.records().next().unwrap().unwrap();
+    assert_eq!(&first[0], "admin@harborpine.example");
+    // The printed password signs in.
+    let login = app.login_response(&first[0], &first[1]).await;
+    assert_eq!(login.status(), StatusCode::OK);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Created 50 user(s)"));
+    let again = app.cli(&["import", "users", &users], None);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("50 already had an account"));
+
+    let customers = format!("{FIXTURES}/customers.csv");
+    let dry = app.cli(&["import", "customers", &customers, "--dry-run"], None);
+    assert!(
+        dry.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&dry.stderr)
+            .contains("validated (101 rows: 100 created, 0 updated, 1 skipped")
+    );
+    let list: Value = app
+        .get("/api/v1/customers", &admin.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["items"], json!([]));
+
+    let dir = tempfile::tempdir().unwrap();
+    let errors = dir.path().join("errors.csv");
+    let contacts = format!("{FIXTURES}/contacts.csv");
+    let real = app.cli(&["import", "customers", &customers], None);
+    assert!(
+        real.status.success(),
+        "{}",
+        String::from_utf8_lossy(&real.stderr)
+    );
+    let with_errors = app.cli(
+        &[
+            "import",
+            "contacts",
+            &contacts,
+            "--errors-out",
+            errors.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(with_errors.status.code(), Some(1), "one bad e-mail address");
+    let text = std::fs::read_to_string(&errors).unwrap();
+    assert!(text.starts_with("Record ID,First Name,"), "{text}");
+    assert!(text.contains("mailto:"), "{text}");
+    assert_eq!(text.lines().count(), 2);
+    let bad = app.cli(&["import", "planets", &contacts], None);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown entity planets"));
+}
