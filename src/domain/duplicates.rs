@@ -62,22 +62,19 @@ pub fn parse_entity(raw: Option<&str>) -> AppResult<Kind> {
     }
 }
 
-/// The phone without formatting (spaces, dashes, brackets, dots, `+`, `/`); only numbers of
-/// 7 digits or more are compared.
-const PHONE_DIGITS_SQL: &str = "replace(replace(replace(replace(replace(replace(replace(replace(\
-     phone, ' ', ''), '-', ''), '(', ''), ')', ''), '.', ''), '+', ''), '/', ''), 'x', '')";
-
 pub fn find(conn: &Connection, kind: Kind) -> AppResult<Duplicates> {
     let mut groups = Vec::new();
     match kind {
         Kind::Contact => {
             let by_email = keyed(conn, "lower(email)", "contacts", "email IS NOT NULL")?;
             push(conn, kind, &mut groups, "email", by_email)?;
+            // `phone_digits` is the phone without formatting (migration 0004), indexed;
+            // only numbers of 7 digits or more are compared.
             let by_phone = keyed(
                 conn,
-                PHONE_DIGITS_SQL,
+                "phone_digits",
                 "contacts",
-                &format!("phone IS NOT NULL AND length({PHONE_DIGITS_SQL}) >= 7"),
+                "phone_digits IS NOT NULL AND length(phone_digits) >= 7",
             )?;
             push(conn, kind, &mut groups, "phone", by_phone)?;
             // Names are compared within one customer only (two John Smiths at different
