@@ -177,6 +177,22 @@ impl Db {
             .map_err(|_| AppError::internal("database writer dropped the job"))?
     }
 
+    /// [`Db::write_blocking`] in a transaction of its own, without the savepoint that
+    /// jobs sharing a transaction get: for long jobs that take savepoints of their own
+    /// (imports, one per row). `f` failing rolls back everything it did.
+    pub fn write_alone_blocking<T, F>(&self, f: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> AppResult<T> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        self.writes
+            .send(writer::Job::alone(f, tx))
+            .map_err(|_| AppError::internal("database writer thread stopped"))?;
+        rx.blocking_recv()
+            .map_err(|_| AppError::internal("database writer dropped the job"))?
+    }
+
     /// Queues a write nobody waits for (bookkeeping such as `last_used_at`).
     pub fn write_detached<F>(&self, f: F)
     where
@@ -208,6 +224,18 @@ pub fn open_and_migrate(path: &Path) -> Result<Connection, OpenError> {
         );
     }
     Ok(conn)
+}
+
+impl Db {
+    /// A PASSIVE checkpoint now, on a connection of its own. Long jobs that keep the writer
+    /// busy (imports) call it between their transactions: the background checkpointer never
+    /// finds the writer idle then, and a checkpoint that cannot catch up with the writer never
+    /// lets the WAL start over, so the WAL would grow for as long as the job runs.
+    pub fn checkpoint(&self) -> AppResult<()> {
+        let conn = connection::open_existing(&self.path)?;
+        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        Ok(())
+    }
 }
 
 /// How often the background checkpointer runs.

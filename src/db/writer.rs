@@ -64,7 +64,11 @@ where
     }
 }
 
-pub struct Job(Box<dyn Runnable>);
+pub struct Job {
+    work: Box<dyn Runnable>,
+    /// Runs in a transaction of its own, without a savepoint around it.
+    alone: bool,
+}
 
 impl Job {
     pub fn new<T, F>(work: F, reply: oneshot::Sender<AppResult<T>>) -> Job
@@ -72,12 +76,30 @@ impl Job {
         T: Send + 'static,
         F: FnOnce(&Connection) -> AppResult<T> + Send + 'static,
     {
-        Job(Box::new(Pending {
-            work: Some(work),
-            result: None,
-            reply,
-            span: tracing::Span::current(),
-        }))
+        Job {
+            work: Box::new(Pending {
+                work: Some(work),
+                result: None,
+                reply,
+                span: tracing::Span::current(),
+            }),
+            alone: false,
+        }
+    }
+
+    /// A job that gets a transaction to itself. For big jobs with savepoints of their own:
+    /// nested inside a job's savepoint, every savepoint released costs time in proportion
+    /// to all the job wrote before it (SQLite walks its statement journal back), which makes
+    /// a few hundred rows each in a savepoint quadratic.
+    pub fn alone<T, F>(work: F, reply: oneshot::Sender<AppResult<T>>) -> Job
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> AppResult<T> + Send + 'static,
+    {
+        Job {
+            alone: true,
+            ..Job::new(work, reply)
+        }
     }
 }
 
@@ -91,16 +113,54 @@ pub fn spawn(conn: Connection) -> std::io::Result<crossbeam_channel::Sender<Job>
 
 fn writer_loop(conn: Connection, rx: crossbeam_channel::Receiver<Job>) {
     let mut batch: Vec<Box<dyn Runnable>> = Vec::with_capacity(WRITE_BATCH_MAX);
-    while let Ok(first) = rx.recv() {
-        batch.push(first.0);
+    let mut next: Option<Job> = None;
+    loop {
+        let first = match next.take() {
+            Some(job) => job,
+            None => match rx.recv() {
+                Ok(job) => job,
+                Err(_) => break,
+            },
+        };
+        if first.alone {
+            run_alone(&conn, first.work);
+            continue;
+        }
+        batch.push(first.work);
         while batch.len() < WRITE_BATCH_MAX {
             match rx.try_recv() {
-                Ok(job) => batch.push(job.0),
+                Ok(job) if job.alone => {
+                    next = Some(job);
+                    break;
+                }
+                Ok(job) => batch.push(job.work),
                 Err(_) => break,
             }
         }
         run_batch(&conn, &mut batch);
     }
+}
+
+fn run_alone(conn: &Connection, mut job: Box<dyn Runnable>) {
+    if let Err(err) = conn.execute_batch("BEGIN IMMEDIATE") {
+        job.reject(AppError::from(err));
+        job.finish(None);
+        return;
+    }
+    let commit_error = if job.run(conn) {
+        conn.execute_batch("COMMIT").err().map(|err| {
+            let _ = conn.execute_batch("ROLLBACK");
+            let err = AppError::from(err);
+            tracing::error!(%err, "write transaction failed to commit");
+            err
+        })
+    } else {
+        if let Err(err) = conn.execute_batch("ROLLBACK") {
+            tracing::error!(%err, "cannot roll back a failed job");
+        }
+        None
+    };
+    job.finish(commit_error.as_ref());
 }
 
 fn run_batch(conn: &Connection, batch: &mut Vec<Box<dyn Runnable>>) {

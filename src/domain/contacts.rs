@@ -399,13 +399,39 @@ pub fn find_by_email(
         .prepare_cached(
             "SELECT id FROM contacts
               WHERE email = ?2 COLLATE NOCASE AND customer_id = ?1 AND deleted_at IS NULL
-              ORDER BY created_at LIMIT 1",
+              ORDER BY +created_at LIMIT 1",
         )?
         .query_row(params![customer_id, email.trim().to_lowercase()], |r| {
             r.get(0)
         })
         .optional()?)
 }
+
+/// The oldest live contact with this e-mail address (any customer), for imports.
+pub fn find_any_by_email(conn: &Connection, email: &str) -> AppResult<Option<String>> {
+    Ok(conn
+        .prepare_cached(BY_EMAIL)?
+        .query_row([email.trim().to_lowercase()], |r| r.get(0))
+        .optional()?)
+}
+
+/// The oldest live contact whose phone has these digits, for imports.
+pub fn find_by_phone_digits(conn: &Connection, digits: &str) -> AppResult<Option<String>> {
+    Ok(conn
+        .prepare_cached(BY_PHONE_DIGITS)?
+        .query_row([digits], |r| r.get(0))
+        .optional()?)
+}
+
+/// The SQL of a natural-key lookup, for the planner test.
+pub(crate) const BY_EMAIL: &str =
+    "SELECT id FROM contacts WHERE email = ?1 COLLATE NOCASE AND deleted_at IS NULL
+              ORDER BY +created_at LIMIT 1";
+
+/// The SQL of a natural-key lookup, for the planner test.
+pub(crate) const BY_PHONE_DIGITS: &str =
+    "SELECT id FROM contacts WHERE phone_digits = ?1 AND deleted_at IS NULL
+              ORDER BY +created_at LIMIT 1";
 
 #[cfg(test)]
 mod tests;

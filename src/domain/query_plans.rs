@@ -153,6 +153,32 @@ mod tests {
         assert_indexed(&audit::LIST, audit::list_query);
     }
 
+    /// Imports and conversions look records up by natural key once per row: each lookup
+    /// must use its index even on a new database (no statistics), where ordering by
+    /// `created_at` could tempt the planner into walking the whole table in that order.
+    #[test]
+    fn natural_key_lookups_use_their_indexes() {
+        let conn = db();
+        for (sql, index) in [
+            (customers::BY_DOMAIN, "customers_domain"),
+            (customers::BY_NAME, "customers_name"),
+            (contacts::BY_EMAIL, "contacts_email"),
+            (contacts::BY_PHONE_DIGITS, "contacts_phone_digits"),
+        ] {
+            let plan: Vec<String> = conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap()
+                .query_map(["x"], |r| r.get::<_, String>(3))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            assert!(
+                plan.iter().any(|l| l.contains(&format!("INDEX {index} "))),
+                "{sql}: {plan:?}"
+            );
+        }
+    }
+
     #[test]
     fn a_scan_is_detected() {
         fn unindexed(_: &ListParams) -> AppResult<(String, Vec<rusqlite::types::Value>)> {

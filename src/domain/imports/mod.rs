@@ -28,8 +28,9 @@ use mapping::Mapping;
 pub use rows::OnDuplicate;
 use rows::{CellError, Outcome};
 
-/// Rows per writer transaction: small enough that other writes wait milliseconds.
-const CHUNK_ROWS: usize = 250;
+/// Rows per writer transaction: few enough that other writes wait tens of milliseconds at
+/// most, many enough that the search index is not flushed and merged every few rows.
+const CHUNK_ROWS: usize = 500;
 /// Rows staged per transaction.
 const STAGE_ROWS: usize = 5_000;
 /// Errors listed in a status answer; all of them are in the error CSV.
@@ -206,7 +207,7 @@ pub fn run(
     let mut after = 0i64;
     loop {
         let id_owned = id.to_owned();
-        let step = db.write_blocking(move |conn| {
+        let step = db.write_alone_blocking(move |conn| {
             let mut job = job;
             let step = process_chunk(conn, &id_owned, &mut job, after)?;
             Ok((job, step))
@@ -223,6 +224,8 @@ pub fn run(
                 job = back;
                 after = last_line;
                 progress(processed, total);
+                // Keeps the WAL to about one chunk's pages however long the file.
+                db.checkpoint()?;
             }
             Ok((back, Step::Done)) => {
                 let dry_run = back.dry_run;

@@ -205,22 +205,10 @@ impl Job {
             return Ok(Outcome::Skipped { id: String::new() });
         }
         let existing = self.find_duplicate(conn, row, &keys, |conn| {
-            if let Some(d) = &domain {
-                return find_one(
-                    conn,
-                    "SELECT id FROM customers WHERE domain = ?1 AND deleted_at IS NULL
-                      ORDER BY created_at LIMIT 1",
-                    d,
-                );
-            }
-            match row.get(Field::Name) {
-                Some(name) => find_one(
-                    conn,
-                    "SELECT id FROM customers WHERE name = ?1 COLLATE NOCASE
-                       AND deleted_at IS NULL ORDER BY created_at LIMIT 1",
-                    name,
-                ),
-                None => Ok(None),
+            match (&domain, row.get(Field::Name)) {
+                (Some(d), _) => customers::find_by_domain(conn, d),
+                (None, Some(name)) => customers::find_by_name(conn, name),
+                (None, None) => Ok(None),
             }
         })?;
         self.settle(conn, row, keys, existing, |conn, job, existing| {
@@ -279,24 +267,10 @@ impl Job {
         if !errors.is_empty() {
             return Ok(Outcome::Skipped { id: String::new() });
         }
-        let existing = self.find_duplicate(conn, row, &keys, |conn| {
-            if let Some(e) = &email {
-                return find_one(
-                    conn,
-                    "SELECT id FROM contacts WHERE email = ?1 COLLATE NOCASE
-                       AND deleted_at IS NULL ORDER BY created_at LIMIT 1",
-                    e,
-                );
-            }
-            match &digits {
-                Some(d) => find_one(
-                    conn,
-                    "SELECT id FROM contacts WHERE phone_digits = ?1 AND deleted_at IS NULL
-                      ORDER BY created_at LIMIT 1",
-                    d,
-                ),
-                None => Ok(None),
-            }
+        let existing = self.find_duplicate(conn, row, &keys, |conn| match (&email, &digits) {
+            (Some(e), _) => contacts::find_any_by_email(conn, e),
+            (None, Some(d)) => contacts::find_by_phone_digits(conn, d),
+            (None, None) => Ok(None),
         })?;
         self.settle(conn, row, keys, existing, |conn, job, existing| {
             Ok(match existing {
@@ -721,22 +695,12 @@ impl Job {
         if let Some(d) = values::domain("company_domain", row.get(Field::CompanyDomain))
             .ok()
             .flatten()
-            && let Some(id) = find_one(
-                conn,
-                "SELECT id FROM customers WHERE domain = ?1 AND deleted_at IS NULL
-                  ORDER BY created_at LIMIT 1",
-                &d,
-            )?
+            && let Some(id) = customers::find_by_domain(conn, &d)?
         {
             return Ok(Some(id));
         }
         match row.get(Field::CompanyName) {
-            Some(name) => find_one(
-                conn,
-                "SELECT id FROM customers WHERE name = ?1 COLLATE NOCASE AND deleted_at IS NULL
-                  ORDER BY created_at LIMIT 1",
-                name,
-            ),
+            Some(name) => customers::find_by_name(conn, name),
             None => Ok(None),
         }
     }
@@ -945,13 +909,6 @@ impl RowView<'_> {
             .map(|f| self.column_name(f))
             .unwrap_or_else(|| api_field.to_owned())
     }
-}
-
-fn find_one(conn: &Connection, sql: &str, value: &str) -> AppResult<Option<String>> {
-    Ok(conn
-        .prepare_cached(sql)?
-        .query_row([value], |r| r.get(0))
-        .optional()?)
 }
 
 fn remember_external(conn: &Connection, kind: Kind, ext: &str, id: &str) -> AppResult<()> {
