@@ -497,8 +497,7 @@ pub fn import(
         on_duplicate,
         dry_run: args.dry_run,
     };
-    let prepared = imports::prepare(&request, &bytes).map_err(describe)?;
-    drop(bytes);
+    let prepared = imports::prepare(&request, bytes).map_err(describe)?;
     let db = crate::db::Db::open(&crate::db::DbOptions {
         path: db.to_path_buf(),
         readers: 1,
@@ -551,12 +550,9 @@ fn import_users(
 ) -> Result<ExitCode, String> {
     let bytes = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     let mut problems = Vec::new();
-    let parsed = imports::reader::parse(&bytes, |bad| {
-        problems.push(format!("line {}: {}", bad.line, bad.message))
-    })
-    .map_err(describe)?;
+    let source = imports::reader::Source::new(bytes).map_err(describe)?;
     let column = |names: &[&str]| {
-        parsed.headers.iter().position(|h| {
+        source.headers.iter().position(|h| {
             let h: String = h.chars().filter(|c| c.is_alphanumeric()).collect();
             names.iter().any(|n| h.eq_ignore_ascii_case(n))
         })
@@ -572,7 +568,14 @@ fn import_users(
     out.write_record(["email", "password"])
         .map_err(|e| e.to_string())?;
     let (mut created, mut existing, mut inactive) = (0, 0, Vec::new());
-    for row in &parsed.rows {
+    for row in source.rows() {
+        let row = match row {
+            Ok(row) => row,
+            Err(bad) => {
+                problems.push(format!("line {}: {}", bad.line, bad.message));
+                continue;
+            }
+        };
         let cell = |i: Option<usize>| i.and_then(|i| row.cells.get(i)).map(|c| c.trim());
         let name = cell(name_col).filter(|n| !n.is_empty()).map_or_else(
             || {

@@ -77,7 +77,7 @@ pub async fn start(
     let (request, bytes) = read_form(multipart, state.config.max_import_bytes).await?;
     let prepared = {
         let request = request.clone();
-        web::block(move || imports::prepare(&request, &bytes))
+        web::block(move || imports::prepare(&request, bytes))
             .await
             .map_err(AppError::internal)??
     };

@@ -48,22 +48,23 @@ pub struct Request {
 
 /// A file read and mapped, ready to be staged.
 pub struct Prepared {
-    pub parsed: reader::Parsed,
+    pub source: reader::Source,
     pub mapping: Mapping,
-    pub unreadable: Vec<reader::BadRow>,
+    /// Records after the header (blank lines aside).
+    pub total: usize,
 }
 
-/// Reads `bytes` and settles the mapping (422 when the file or the mapping cannot work).
-/// Pure CPU work: run it off the async workers.
-pub fn prepare(request: &Request, bytes: &[u8]) -> AppResult<Prepared> {
-    let mut unreadable = Vec::new();
-    let parsed = reader::parse(bytes, |bad| unreadable.push(bad))?;
+/// Reads the header of `bytes`, settles the mapping (422 when the file or the mapping
+/// cannot work) and counts the rows. Pure CPU work: run it off the async workers.
+pub fn prepare(request: &Request, bytes: Vec<u8>) -> AppResult<Prepared> {
+    let source = reader::Source::new(bytes)?;
     let overrides = request.mapping.clone().unwrap_or_default();
-    let mapping = Mapping::with_overrides(request.entity.kind(), &parsed.headers, &overrides)?;
+    let mapping = Mapping::with_overrides(request.entity.kind(), &source.headers, &overrides)?;
+    let total = source.rows().count();
     Ok(Prepared {
-        parsed,
+        source,
         mapping,
-        unreadable,
+        total,
     })
 }
 
@@ -124,8 +125,7 @@ pub fn create(
 ) -> AppResult<String> {
     actor.require(Capability::ImportCsv)?;
     let id = new_id();
-    let parsed = &prepared.parsed;
-    let total = parsed.rows.len() + prepared.unreadable.len();
+    let source = &prepared.source;
     conn.prepare_cached(
         "INSERT INTO imports (id, entity, filename, status, dry_run, on_duplicate, encoding,
                               delimiter, headers, mapping, total, created_by, created_at,
@@ -138,53 +138,60 @@ pub fn create(
         clean_filename(&request.filename),
         request.dry_run,
         request.on_duplicate.name(),
-        parsed.encoding,
-        (parsed.delimiter as char).to_string(),
-        serde_json::to_string(&parsed.headers).map_err(AppError::internal)?,
-        serde_json::to_string(&prepared.mapping.to_json(&parsed.headers))
+        source.encoding,
+        (source.delimiter as char).to_string(),
+        serde_json::to_string(&source.headers).map_err(AppError::internal)?,
+        serde_json::to_string(&prepared.mapping.to_json(&source.headers))
             .map_err(AppError::internal)?,
-        total as i64,
+        prepared.total as i64,
         actor.user_id,
         Timestamp::now().to_stored(),
         std::process::id(),
     ])?;
-    for bad in &prepared.unreadable {
-        add_error(
-            conn,
-            &id,
-            bad.line as i64,
-            &CellError {
-                field: "row".into(),
-                message: bad.message.clone(),
-            },
-        )?;
-    }
-    conn.execute(
-        "UPDATE imports SET failed_rows = ?2, processed = ?2 WHERE id = ?1",
-        params![id, prepared.unreadable.len() as i64],
-    )?;
     Ok(id)
 }
 
-/// Stages a slice of the file's rows.
-pub fn stage(conn: &Connection, id: &str, rows: &[reader::Row]) -> AppResult<()> {
+/// Stages rows, and reports the records that could not be read as errors (processed).
+fn stage(
+    conn: &Connection,
+    id: &str,
+    rows: &[Result<reader::Row, reader::BadRow>],
+) -> AppResult<()> {
     let mut insert = conn
         .prepare_cached("INSERT INTO import_rows (import_id, line, cells) VALUES (?1, ?2, ?3)")?;
+    let mut unreadable = 0;
     for row in rows {
-        let cells = serde_json::to_string(&row.cells).map_err(AppError::internal)?;
-        insert.execute(params![id, row.line as i64, cells])?;
+        match row {
+            Ok(row) => {
+                let cells = serde_json::to_string(&row.cells).map_err(AppError::internal)?;
+                insert.execute(params![id, row.line as i64, cells])?;
+            }
+            Err(bad) => {
+                unreadable += 1;
+                let error = CellError {
+                    field: "row".into(),
+                    message: bad.message.clone(),
+                };
+                add_error(conn, id, bad.line as i64, &error)?;
+            }
+        }
     }
+    conn.execute(
+        "UPDATE imports SET failed_rows = failed_rows + ?2, processed = processed + ?2
+          WHERE id = ?1",
+        params![id, unreadable],
+    )?;
     Ok(())
 }
 
-/// Stages every row of `prepared`, a few thousand per transaction.
+/// Stages every row of `prepared`, a few thousand per transaction, reading the file as it
+/// goes (memory holds the file once and one batch of rows).
 pub fn stage_all(db: &Db, id: &str, prepared: Prepared) -> AppResult<()> {
-    let mut rows = prepared.parsed.rows;
-    while !rows.is_empty() {
-        let rest = rows.split_off(rows.len().min(STAGE_ROWS));
+    let mut rows = prepared.source.rows().peekable();
+    while rows.peek().is_some() {
+        let batch: Vec<_> = rows.by_ref().take(STAGE_ROWS).collect();
         let id = id.to_owned();
-        db.write_blocking(move |conn| stage(conn, &id, &rows))?;
-        rows = rest;
+        db.write_blocking(move |conn| stage(conn, &id, &batch))?;
     }
     Ok(())
 }
@@ -863,7 +870,7 @@ mod tests {
             on_duplicate: OnDuplicate::Skip,
             dry_run: false,
         };
-        let prepared = prepare(&request, file.as_bytes()).unwrap();
+        let prepared = prepare(&request, file.into_bytes()).unwrap();
         let job_actor = actor.clone();
         let (id, prepared) = db
             .write_blocking(move |conn| {

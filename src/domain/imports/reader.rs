@@ -1,9 +1,7 @@
 //! Reading a CSV file as spreadsheets and CRMs write them: UTF-8 with or without a BOM, or
 //! Windows-1252 from Excel; comma, semicolon or tab between cells; LF or CRLF; quoted cells
-//! spanning lines. Rows whose cell count differs from the header's are reported, not
-//! guessed at.
-
-use std::borrow::Cow;
+//! spanning lines. Rows whose cell count differs from the header's come through as they
+//! are, for the import to report, not guess at.
 
 use crate::error::{AppError, AppResult};
 
@@ -12,13 +10,17 @@ pub const MAX_COLUMNS: usize = 200;
 /// The longest a single cell may be, in bytes.
 pub const MAX_CELL_BYTES: usize = 100_000;
 
-/// A file, decoded and split into its header and rows.
+/// A file, decoded, with its header read. The rows are read as they are needed
+/// ([`Source::rows`]), so a file is held in memory once, however many rows it has.
 #[derive(Debug)]
-pub struct Parsed {
+pub struct Source {
     pub encoding: &'static str,
     pub delimiter: u8,
     pub headers: Vec<String>,
-    pub rows: Vec<Row>,
+    /// The decoded text, UTF-8.
+    text: Vec<u8>,
+    /// Where the rows start (after a BOM).
+    body: usize,
 }
 
 /// One CSV record after the header, with the line of the file it starts on.
@@ -35,90 +37,110 @@ pub struct BadRow {
     pub message: String,
 }
 
-/// Decodes `bytes` and parses them. Calls `bad` for every row that cannot be used (wrong
-/// number of cells, an oversized cell), so the caller can report it with its line number.
-pub fn parse(bytes: &[u8], mut bad: impl FnMut(BadRow)) -> AppResult<Parsed> {
-    let (text, encoding) = decode(bytes);
-    // The csv crate counts a record after a CRLF as starting on the line before; with LF
-    // line ends every reported line number is the one a text editor shows.
-    let text = if text.contains("\r\n") {
-        Cow::Owned(text.replace("\r\n", "\n"))
-    } else {
-        text
-    };
-    let text = text.as_bytes();
-    let delimiter = sniff_delimiter(text);
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .flexible(true)
-        .has_headers(false)
-        .from_reader(text);
-    let mut records = reader.records();
-    let headers: Vec<String> = match records.next() {
-        None => return Err(AppError::invalid("file", "is empty: expected a header row")),
-        Some(Err(e)) => return Err(AppError::invalid("file", csv_message(&e))),
-        Some(Ok(record)) => record.iter().map(|h| h.trim().to_owned()).collect(),
-    };
-    check_headers(&headers)?;
-    let mut rows = Vec::new();
-    for record in records {
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                bad(BadRow {
-                    line,
-                    message: csv_message(&e),
-                });
-                continue;
-            }
+impl Source {
+    /// Decodes `bytes` and reads the header (422 when there is none usable).
+    pub fn new(bytes: Vec<u8>) -> AppResult<Source> {
+        let (text, encoding) = decode(bytes);
+        let body = if text.starts_with(b"\xEF\xBB\xBF") {
+            3
+        } else {
+            0
         };
-        let line = record.position().map_or(0, |p| p.line());
-        if record.iter().all(|c| c.trim().is_empty()) {
-            continue;
-        }
-        if record.len() != headers.len() {
-            bad(BadRow {
-                line,
-                message: format!(
-                    "has {} cells where the header has {}",
-                    record.len(),
-                    headers.len()
-                ),
-            });
-            continue;
-        }
-        if record.iter().any(|c| c.len() > MAX_CELL_BYTES) {
-            bad(BadRow {
-                line,
-                message: format!("has a cell longer than {MAX_CELL_BYTES} bytes"),
-            });
-            continue;
-        }
-        rows.push(Row {
-            line,
-            cells: record.iter().map(str::to_owned).collect(),
-        });
+        let delimiter = sniff_delimiter(&text[body..]);
+        let mut source = Source {
+            encoding,
+            delimiter,
+            headers: Vec::new(),
+            text,
+            body,
+        };
+        let headers: Vec<String> = match source.records().next() {
+            None => return Err(AppError::invalid("file", "is empty: expected a header row")),
+            Some(Err(e)) => return Err(AppError::invalid("file", csv_message(&e))),
+            Some(Ok(record)) => record.iter().map(|h| h.trim().to_owned()).collect(),
+        };
+        check_headers(&headers)?;
+        source.headers = headers;
+        Ok(source)
     }
-    Ok(Parsed {
-        encoding,
-        delimiter,
-        headers,
-        rows,
-    })
+
+    fn records(&self) -> csv::StringRecordsIntoIter<&[u8]> {
+        csv::ReaderBuilder::new()
+            .delimiter(self.delimiter)
+            .flexible(true)
+            .has_headers(false)
+            .from_reader(&self.text[self.body..])
+            .into_records()
+    }
+
+    /// The rows after the header, in order, as they are read: `Err` for a record that
+    /// cannot be used (unreadable, or an oversized cell). Blank lines are skipped; a row
+    /// with a different number of cells than the header comes through as it is (the
+    /// import reports it with the row's cells, so it can be fixed).
+    pub fn rows(&self) -> impl Iterator<Item = Result<Row, BadRow>> + '_ {
+        let text = &self.text[self.body..];
+        // Line numbers as an editor shows them, counted from the records' byte offsets
+        // (the csv crate's own count is off by one after a CRLF).
+        let mut counted = (0usize, 1u64);
+        let mut line_at = move |byte: usize| {
+            let (from, line) = counted;
+            let mut byte = byte.clamp(from, text.len());
+            // After a CRLF (and over blank lines) the crate puts the next record's start on
+            // a line end; no record starts with one.
+            while matches!(text.get(byte), Some(b'\n' | b'\r')) {
+                byte += 1;
+            }
+            let more = text[from..byte].iter().filter(|&&b| b == b'\n').count() as u64;
+            counted = (byte, line + more);
+            line + more
+        };
+        self.records()
+            .skip(1)
+            .filter_map(move |record| match record {
+                Err(e) => {
+                    let line = e.position().map_or(0, |p| line_at(p.byte() as usize));
+                    Some(Err(BadRow {
+                        line,
+                        message: csv_message(&e),
+                    }))
+                }
+                Ok(record) => {
+                    let line = record.position().map_or(0, |p| line_at(p.byte() as usize));
+                    if record.iter().all(|c| c.trim().is_empty()) {
+                        return None;
+                    }
+                    if record.iter().any(|c| c.len() > MAX_CELL_BYTES) {
+                        return Some(Err(BadRow {
+                            line,
+                            message: format!("has a cell longer than {MAX_CELL_BYTES} bytes"),
+                        }));
+                    }
+                    // Line ends inside a cell as LF, whatever the file used.
+                    let cells = record
+                        .iter()
+                        .map(|c| {
+                            if c.contains('\r') {
+                                c.replace("\r\n", "\n")
+                            } else {
+                                c.to_owned()
+                            }
+                        })
+                        .collect();
+                    Some(Ok(Row { line, cells }))
+                }
+            })
+    }
 }
 
-/// UTF-8 (a BOM is dropped) when the bytes are valid UTF-8, else Windows-1252, which is what
-/// Excel writes on Western systems and a superset of Latin-1's printable characters.
-fn decode(bytes: &[u8]) -> (Cow<'_, str>, &'static str) {
-    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    match std::str::from_utf8(body) {
-        Ok(text) => (Cow::Borrowed(text), "utf-8"),
-        Err(_) => {
-            let (text, _, _) = encoding_rs::WINDOWS_1252.decode(body);
-            (text, "windows-1252")
-        }
+/// UTF-8 when the bytes are valid UTF-8 (kept as they are, without a copy), else
+/// Windows-1252, which is what Excel writes on Western systems and a superset of Latin-1's
+/// printable characters.
+fn decode(bytes: Vec<u8>) -> (Vec<u8>, &'static str) {
+    if std::str::from_utf8(&bytes).is_ok() {
+        return (bytes, "utf-8");
     }
+    let (text, _, _) = encoding_rs::WINDOWS_1252.decode(&bytes);
+    (text.into_owned().into_bytes(), "windows-1252")
 }
 
 /// The delimiter of the header line: whichever of comma, semicolon and tab occurs most
@@ -183,63 +205,75 @@ fn csv_message(e: &csv::Error) -> String {
 mod tests {
     use super::*;
 
-    fn read(bytes: &[u8]) -> (Parsed, Vec<BadRow>) {
-        let mut bad = Vec::new();
-        let parsed = parse(bytes, |b| bad.push(b)).unwrap();
-        (parsed, bad)
+    struct Read {
+        source: Source,
+        rows: Vec<Row>,
+        bad: Vec<BadRow>,
+    }
+
+    fn read(bytes: &[u8]) -> Read {
+        let source = Source::new(bytes.to_vec()).unwrap();
+        let (mut rows, mut bad) = (Vec::new(), Vec::new());
+        for r in source.rows() {
+            match r {
+                Ok(row) => rows.push(row),
+                Err(b) => bad.push(b),
+            }
+        }
+        Read { source, rows, bad }
     }
 
     #[test]
     fn utf8_with_bom_and_crlf() {
-        let (p, bad) = read(b"\xEF\xBB\xBFName,City\r\nJos\xC3\xA9,Z\xC3\xBCrich\r\n");
-        assert_eq!(p.encoding, "utf-8");
-        assert_eq!(p.headers, ["Name", "City"]);
-        assert_eq!(p.rows[0].cells, ["José", "Zürich"]);
-        assert!(bad.is_empty());
+        let r = read(b"\xEF\xBB\xBFName,City\r\nJos\xC3\xA9,Z\xC3\xBCrich\r\n\r\nAda,Bern\r\n");
+        assert_eq!(r.source.encoding, "utf-8");
+        assert_eq!(r.source.headers, ["Name", "City"]);
+        assert_eq!(r.rows[0].cells, ["José", "Zürich"]);
+        assert_eq!((r.rows[0].line, r.rows[1].line), (2, 4));
+        assert!(r.bad.is_empty());
     }
 
     #[test]
     fn windows_1252_from_excel() {
         // "Café – Müller" in Windows-1252, with the en dash at 0x96.
-        let (p, _) = read(b"Name\nCaf\xE9 \x96 M\xFCller\n");
-        assert_eq!(p.encoding, "windows-1252");
-        assert_eq!(p.rows[0].cells, ["Café – Müller"]);
+        let r = read(b"Name\nCaf\xE9 \x96 M\xFCller\n");
+        assert_eq!(r.source.encoding, "windows-1252");
+        assert_eq!(r.rows[0].cells, ["Café – Müller"]);
     }
 
     #[test]
     fn semicolons_and_tabs_are_detected() {
-        let (p, _) = read(b"Name;Amount\n\"Smith, Jones\";1,5\n");
-        assert_eq!(p.delimiter, b';');
-        assert_eq!(p.rows[0].cells, ["Smith, Jones", "1,5"]);
-        let (p, _) = read(b"Name\tCity\nAda\tLondon\n");
-        assert_eq!(p.delimiter, b'\t');
-        assert_eq!(p.rows[0].cells, ["Ada", "London"]);
+        let r = read(b"Name;Amount\n\"Smith, Jones\";1,5\n");
+        assert_eq!(r.source.delimiter, b';');
+        assert_eq!(r.rows[0].cells, ["Smith, Jones", "1,5"]);
+        let r = read(b"Name\tCity\nAda\tLondon\n");
+        assert_eq!(r.source.delimiter, b'\t');
+        assert_eq!(r.rows[0].cells, ["Ada", "London"]);
     }
 
     #[test]
     fn quoted_newlines_keep_line_numbers_right() {
-        let (p, _) = read(b"Name,Address\nA,\"1 Main St\nSuite 2\"\nB,x\n");
-        assert_eq!(p.rows[0].cells[1], "1 Main St\nSuite 2");
-        assert_eq!(p.rows[0].line, 2);
-        assert_eq!(p.rows[1].line, 4);
+        let r = read(b"Name,Address\r\nA,\"1 Main St\r\nSuite 2\"\r\nB,x\r\n");
+        assert_eq!(r.rows[0].cells[1], "1 Main St\nSuite 2");
+        assert_eq!(r.rows[0].line, 2);
+        assert_eq!(r.rows[1].line, 4);
     }
 
     #[test]
-    fn ragged_rows_are_reported_not_guessed() {
-        let (p, bad) = read(b"a,b\n1,2\n1,2,3\n4\n5,6\n");
-        assert_eq!(p.rows.len(), 2);
-        assert_eq!(bad.len(), 2);
-        assert_eq!(bad[0].line, 3);
-        assert!(bad[0].message.contains("3 cells"), "{:?}", bad[0]);
-        assert_eq!(bad[1].line, 4);
+    fn ragged_rows_come_through_as_they_are() {
+        let r = read(b"a,b\n1,2\n1,2,3\n4\n5,6\n");
+        let cells: Vec<usize> = r.rows.iter().map(|row| row.cells.len()).collect();
+        assert_eq!(cells, [2, 3, 1, 2]);
+        assert_eq!(r.rows[1].line, 3);
+        assert!(r.bad.is_empty());
     }
 
     #[test]
     fn blank_lines_are_skipped_and_empty_files_refused() {
-        let (p, bad) = read(b"a,b\n\n1,2\n,\n");
-        assert_eq!(p.rows.len(), 1);
-        assert!(bad.is_empty());
-        assert!(parse(b"", |_| {}).is_err());
-        assert!(parse(b"a,a\n1,2\n", |_| {}).is_err());
+        let r = read(b"a,b\n\n1,2\n,\n");
+        assert_eq!(r.rows.len(), 1);
+        assert!(r.bad.is_empty());
+        assert!(Source::new(Vec::new()).is_err());
+        assert!(Source::new(b"a,a\n1,2\n".to_vec()).is_err());
     }
 }
