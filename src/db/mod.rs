@@ -178,12 +178,14 @@ impl Db {
     }
 
     /// [`Db::write_blocking`] in a transaction of its own, without the savepoint that
-    /// jobs sharing a transaction get: for long jobs that take savepoints of their own
-    /// (imports, one per row). `f` failing rolls back everything it did.
+    /// jobs sharing a transaction get: for long jobs (imports), whose every statement
+    /// would otherwise pay for all the job wrote before it. `f` answers its result and
+    /// whether to commit (`false`: roll back, still answering the result); `f` failing
+    /// rolls back everything it did.
     pub fn write_alone_blocking<T, F>(&self, f: F) -> AppResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> AppResult<T> + Send + 'static,
+        F: FnOnce(&Connection) -> AppResult<(T, bool)> + Send + 'static,
     {
         let (tx, rx) = oneshot::channel();
         self.writes

@@ -16,7 +16,7 @@ use crate::error::{AppError, AppResult};
 pub const WRITE_BATCH_MAX: usize = 64;
 
 trait Runnable: Send {
-    /// Runs the job; true when it succeeded and its savepoint should be kept.
+    /// Runs the job; true when it succeeded and what it wrote should be kept.
     fn run(&mut self, conn: &Connection) -> bool;
     /// Fails the job without running it.
     fn reject(&mut self, err: AppError);
@@ -64,6 +64,49 @@ where
     }
 }
 
+/// A job that answers whether what it wrote is kept (jobs run [`Job::alone`]).
+struct Deciding<T, F> {
+    work: Option<F>,
+    result: Option<AppResult<T>>,
+    reply: oneshot::Sender<AppResult<T>>,
+    span: tracing::Span,
+}
+
+impl<T, F> Runnable for Deciding<T, F>
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection) -> AppResult<(T, bool)> + Send + 'static,
+{
+    fn run(&mut self, conn: &Connection) -> bool {
+        let _entered = self.span.enter();
+        let Some(work) = self.work.take() else {
+            return false;
+        };
+        let (result, keep) = match catch_unwind(AssertUnwindSafe(|| work(conn))) {
+            Ok(Ok((value, keep))) => (Ok(value), keep),
+            Ok(Err(e)) => (Err(e), false),
+            Err(_) => (Err(AppError::internal("panic in a write job")), false),
+        };
+        self.result = Some(result);
+        keep
+    }
+
+    fn reject(&mut self, err: AppError) {
+        self.work = None;
+        self.result = Some(Err(err));
+    }
+
+    fn finish(self: Box<Self>, commit_error: Option<&AppError>) {
+        let result = match (commit_error, self.result) {
+            (_, Some(Err(e))) => Err(e),
+            (Some(e), _) => Err(AppError::internal(e)),
+            (None, Some(ok)) => ok,
+            (None, None) => Err(AppError::internal("write job never ran")),
+        };
+        let _ = self.reply.send(result);
+    }
+}
+
 pub struct Job {
     work: Box<dyn Runnable>,
     /// Runs in a transaction of its own, without a savepoint around it.
@@ -87,18 +130,24 @@ impl Job {
         }
     }
 
-    /// A job that gets a transaction to itself. For big jobs with savepoints of their own:
-    /// nested inside a job's savepoint, every savepoint released costs time in proportion
-    /// to all the job wrote before it (SQLite walks its statement journal back), which makes
-    /// a few hundred rows each in a savepoint quadratic.
+    /// A job that gets a transaction to itself, and decides whether it commits (`work`
+    /// answers its result and `true` to commit). For big jobs: inside a job's savepoint,
+    /// every statement that ends costs time in proportion to all the job wrote before it
+    /// (SQLite walks its statement journal back), and FTS5 flushes its pending terms at
+    /// every savepoint.
     pub fn alone<T, F>(work: F, reply: oneshot::Sender<AppResult<T>>) -> Job
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> AppResult<T> + Send + 'static,
+        F: FnOnce(&Connection) -> AppResult<(T, bool)> + Send + 'static,
     {
         Job {
+            work: Box::new(Deciding {
+                work: Some(work),
+                result: None,
+                reply,
+                span: tracing::Span::current(),
+            }),
             alone: true,
-            ..Job::new(work, reply)
         }
     }
 }

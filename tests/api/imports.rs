@@ -860,3 +860,41 @@ async fn the_command_line_imports_users_and_records_like_the_api() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown entity planets"));
 }
+
+/// A row that fails after writing something (a contact refused after its new company was
+/// created) leaves nothing behind, and the rows around it still go in.
+#[actix_web::test]
+async fn a_row_that_fails_midway_leaves_nothing_behind() {
+    let app = spawn_app().await;
+    let admin = app.bootstrap_admin().await;
+    let file = "First Name,Email,Company\n\
+                Ada,ada@one.example,One Ltd\n\
+                Bob,not-an-address,Two Ltd\n\
+                Cy,cy@three.example,Three Ltd\n";
+    for dry_run in ["true", "false"] {
+        let status = import(
+            &app,
+            &admin.token,
+            "contacts",
+            file.into(),
+            &[("dry_run", dry_run)],
+        )
+        .await;
+        assert_eq!(
+            (status["created"].as_i64(), status["failed"].as_i64()),
+            (Some(2), Some(1)),
+            "{status}"
+        );
+        assert_eq!(status["linked_customers"], 2, "{status}");
+        assert_eq!(status["errors"][0]["row"], 3);
+        assert_eq!(status["errors"][0]["field"], "Email");
+    }
+    let customers = export(&app, &admin.token, "customers").await;
+    let mut names: Vec<&str> = customers.iter().map(|c| c["name"].as_str()).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["One Ltd", "Three Ltd"],
+        "Two Ltd went with Bob's row"
+    );
+}

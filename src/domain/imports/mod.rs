@@ -206,41 +206,56 @@ pub fn run(
     base_currency: Currency,
     progress: impl Fn(i64, i64),
 ) -> AppResult<ImportStatus> {
-    let job = {
+    let mut job = {
         let id = id.to_owned();
         db.write_blocking(move |conn| start(conn, &id, actor, base_currency))?
     };
-    let mut job = job;
+    let dry_run = job.dry_run;
     let mut after = 0i64;
+    let mut careful = false;
     loop {
         let id_owned = id.to_owned();
         let step = db.write_alone_blocking(move |conn| {
             let mut job = job;
-            let step = process_chunk(conn, &id_owned, &mut job, after)?;
-            Ok((job, step))
+            let chunk = process_chunk(conn, &id_owned, &mut job, after, careful)?;
+            // A real chunk commits with its progress; a dry run's is undone (and its
+            // progress written apart, below); a chunk to redo is undone either way.
+            let keep = !dry_run && matches!(chunk, Chunk::Applied { .. });
+            let counts = match &chunk {
+                Chunk::Applied { tally, .. } if keep => {
+                    Some(record_progress(conn, &id_owned, tally)?)
+                }
+                _ => None,
+            };
+            Ok(((job, chunk, counts), keep))
         });
         match step {
-            Ok((
-                back,
-                Step::More {
-                    last_line,
-                    processed,
-                    total,
-                },
-            )) => {
+            Ok((back, Chunk::Applied { last_line, tally }, counts)) => {
                 job = back;
                 after = last_line;
+                careful = false;
+                let (processed, total) = match counts {
+                    Some(c) => c,
+                    None => {
+                        let id = id.to_owned();
+                        db.write_blocking(move |conn| record_progress(conn, &id, &tally))?
+                    }
+                };
                 progress(processed, total);
                 // Keeps the WAL to about one chunk's pages however long the file.
                 db.checkpoint()?;
             }
-            Ok((back, Step::Done)) => {
-                let dry_run = back.dry_run;
+            Ok((mut back, Chunk::Redo, _)) => {
+                back.undo_chunk();
+                job = back;
+                careful = true;
+            }
+            Ok((_, Chunk::Done, _)) => {
                 let id_owned = id.to_owned();
                 db.write_blocking(move |conn| finish(conn, &id_owned, dry_run))?;
                 break;
             }
-            Ok((_, Step::Cancelled)) => {
+            Ok((_, Chunk::Cancelled, _)) => {
                 undo(
                     db,
                     id,
@@ -267,12 +282,14 @@ pub fn run(
     Ok(status)
 }
 
-enum Step {
-    More {
+/// What became of a chunk of rows.
+enum Chunk {
+    Applied {
         last_line: i64,
-        processed: i64,
-        total: i64,
+        tally: Tally,
     },
+    /// A row failed after it had written something: run the chunk again, carefully.
+    Redo,
     Done,
     Cancelled,
 }
@@ -315,16 +332,27 @@ fn start(
     ))
 }
 
-/// Applies the next chunk of staged rows after line `after`, each row in a savepoint of
-/// its own (a dry run rolls every row back).
-fn process_chunk(conn: &Connection, id: &str, job: &mut rows::Job, after: i64) -> AppResult<Step> {
+/// Applies the next chunk of staged rows after line `after`.
+///
+/// Rows run without savepoints: one would make FTS5 flush its pending terms (a segment
+/// per row, merged over and over) and every later statement walk the journal back. A row
+/// whose checks fail has written nothing (validation comes before writing), so it is
+/// simply reported. Should a row fail after writing something, the chunk answers `Redo`
+/// and runs again `careful`ly, each row in a savepoint of its own.
+fn process_chunk(
+    conn: &Connection,
+    id: &str,
+    job: &mut rows::Job,
+    after: i64,
+    careful: bool,
+) -> AppResult<Chunk> {
     let cancel: bool = conn.query_row(
         "SELECT cancel_requested FROM imports WHERE id = ?1",
         [id],
         |r| r.get(0),
     )?;
     if cancel {
-        return Ok(Step::Cancelled);
+        return Ok(Chunk::Cancelled);
     }
     let staged: Vec<(i64, String)> = conn
         .prepare_cached(
@@ -336,8 +364,9 @@ fn process_chunk(conn: &Connection, id: &str, job: &mut rows::Job, after: i64) -
         })?
         .collect::<Result<_, _>>()?;
     if staged.is_empty() {
-        return Ok(Step::Done);
+        return Ok(Chunk::Done);
     }
+    job.begin_chunk();
     let mut seq: i64 = conn.query_row(
         "SELECT coalesce(max(seq), 0) FROM import_records WHERE import_id = ?1",
         [id],
@@ -348,15 +377,22 @@ fn process_chunk(conn: &Connection, id: &str, job: &mut rows::Job, after: i64) -
     for (line, cells) in staged {
         last_line = line;
         let cells: Vec<String> = serde_json::from_str(&cells).map_err(AppError::internal)?;
-        conn.execute_batch("SAVEPOINT import_row")?;
+        if careful {
+            conn.execute_batch("SAVEPOINT import_row")?;
+        }
         job.linked.clear();
+        let changes_before = conn.total_changes();
         let result = job.apply(conn, &cells);
-        let keep = matches!(result, Ok(Ok(_))) && !job.dry_run;
-        conn.execute_batch(if keep {
-            "RELEASE import_row"
-        } else {
-            "ROLLBACK TO import_row; RELEASE import_row"
-        })?;
+        if careful {
+            let keep = matches!(result, Ok(Ok(_))) && !job.dry_run;
+            conn.execute_batch(if keep {
+                "RELEASE import_row"
+            } else {
+                "ROLLBACK TO import_row; RELEASE import_row"
+            })?;
+        } else if matches!(result, Ok(Err(_))) && conn.total_changes() != changes_before {
+            return Ok(Chunk::Redo);
+        }
         match result? {
             Ok(outcome) => {
                 if !job.dry_run {
@@ -386,14 +422,20 @@ fn process_chunk(conn: &Connection, id: &str, job: &mut rows::Job, after: i64) -
             }
             Err(errors) => {
                 tally.failed += 1;
-                for e in &errors {
-                    add_error(conn, id, line, e)?;
-                }
+                tally.errors.extend(errors.into_iter().map(|e| (line, e)));
             }
         }
         tally.processed += 1;
     }
-    let (processed, total): (i64, i64) = conn.query_row(
+    Ok(Chunk::Applied { last_line, tally })
+}
+
+/// Adds a chunk's counts and errors to the job; answers (processed, total).
+fn record_progress(conn: &Connection, id: &str, tally: &Tally) -> AppResult<(i64, i64)> {
+    for (line, e) in &tally.errors {
+        add_error(conn, id, *line, e)?;
+    }
+    Ok(conn.query_row(
         "UPDATE imports SET processed = processed + ?2, created = created + ?3,
                 updated = updated + ?4, skipped = skipped + ?5, failed_rows = failed_rows + ?6,
                 linked = linked + ?7
@@ -408,12 +450,7 @@ fn process_chunk(conn: &Connection, id: &str, job: &mut rows::Job, after: i64) -
             tally.linked
         ],
         |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    Ok(Step::More {
-        last_line,
-        processed,
-        total,
-    })
+    )?)
 }
 
 #[derive(Default)]
@@ -424,6 +461,7 @@ struct Tally {
     skipped: i64,
     failed: i64,
     linked: i64,
+    errors: Vec<(i64, CellError)>,
 }
 
 fn note_record(
@@ -882,8 +920,11 @@ mod tests {
         let job_id = id.clone();
         db.write_blocking(move |conn| {
             let mut job = start(conn, &job_id, actor, Currency::usd())?;
-            let step = process_chunk(conn, &job_id, &mut job, 0)?;
-            assert!(matches!(step, Step::More { processed, .. } if processed == CHUNK_ROWS as i64));
+            let chunk = process_chunk(conn, &job_id, &mut job, 0, false)?;
+            let Chunk::Applied { tally, .. } = chunk else {
+                panic!("the first chunk applies");
+            };
+            assert_eq!(record_progress(conn, &job_id, &tally)?.0, CHUNK_ROWS as i64);
             Ok(())
         })
         .unwrap();

@@ -88,6 +88,8 @@ pub struct Job {
     pending: HashMap<String, String>,
     /// Customers the current row created to link a contact to; the caller takes them.
     pub linked: Vec<String>,
+    /// The `pending` keys added since [`Job::begin_chunk`], forgotten if the chunk is redone.
+    chunk_keys: Vec<String>,
 }
 
 /// A link to another record.
@@ -119,7 +121,25 @@ impl Job {
             users: HashMap::new(),
             pending: HashMap::new(),
             linked: Vec::new(),
+            chunk_keys: Vec::new(),
         }
+    }
+
+    /// Starts a chunk of rows.
+    pub fn begin_chunk(&mut self) {
+        self.chunk_keys.clear();
+    }
+
+    /// Forgets what the current chunk's rows remembered, before the chunk runs again.
+    pub fn undo_chunk(&mut self) {
+        for key in self.chunk_keys.drain(..) {
+            self.pending.remove(&key);
+        }
+    }
+
+    fn remember(&mut self, key: String, id: String) {
+        self.chunk_keys.push(key.clone());
+        self.pending.insert(key, id);
     }
 
     /// Applies one row: `Ok(Err(..))` lists what is wrong with it; `Err` is a failure of
@@ -581,7 +601,7 @@ impl Job {
         }
         if self.dry_run {
             for key in keys {
-                self.pending.insert(key, id.clone());
+                self.remember(key, id.clone());
             }
         }
         Ok(outcome)
@@ -749,7 +769,7 @@ impl Job {
         match customers::create(conn, &self.actor, &input) {
             Ok(c) => {
                 if self.dry_run {
-                    self.pending.insert(key, c.meta.id.clone());
+                    self.remember(key, c.meta.id.clone());
                 }
                 self.linked.push(c.meta.id.clone());
                 Ok(Some(Some(c.meta.id)))
