@@ -31,6 +31,9 @@ use rows::{CellError, Outcome};
 /// Rows per writer transaction: few enough that other writes wait tens of milliseconds at
 /// most, many enough that the search index is not flushed and merged every few rows.
 const CHUNK_ROWS: usize = 500;
+/// Chunks between checkpoints: each one costs an fsync, and the WAL grows by some 30 MB
+/// per chunk of rows with many indexes.
+const CHUNKS_PER_CHECKPOINT: usize = 4;
 /// Rows staged per transaction.
 const STAGE_ROWS: usize = 5_000;
 /// Errors listed in a status answer; all of them are in the error CSV.
@@ -213,8 +216,10 @@ pub fn run(
     let dry_run = job.dry_run;
     let mut after = 0i64;
     let mut careful = false;
+    let mut chunks = 0usize;
     loop {
         let id_owned = id.to_owned();
+        let started = std::time::Instant::now();
         let step = db.write_alone_blocking(move |conn| {
             let mut job = job;
             let chunk = process_chunk(conn, &id_owned, &mut job, after, careful)?;
@@ -242,8 +247,13 @@ pub fn run(
                     }
                 };
                 progress(processed, total);
-                // Keeps the WAL to about one chunk's pages however long the file.
-                db.checkpoint()?;
+                let written = started.elapsed();
+                chunks += 1;
+                // Keeps the WAL to a few chunks' pages (about 100 MB) however long the file.
+                if chunks % CHUNKS_PER_CHECKPOINT == 0 {
+                    db.checkpoint()?;
+                }
+                tracing::debug!(import = id, processed, ?written, checkpointed = ?started.elapsed() - written, "import chunk");
             }
             Ok((mut back, Chunk::Redo, _)) => {
                 back.undo_chunk();
