@@ -374,6 +374,67 @@ fn describe(conn: &Connection, kind: Kind, id: &str) -> AppResult<Option<Hit>> {
         .optional()?)
 }
 
+/// Runs `fill` (a bulk load of customers, contacts and leads, inside the caller's transaction)
+/// without the per-record search triggers, then indexes every live record in one pass and
+/// puts the triggers back. Their SQL is read back from the schema, so migration 0003 stays
+/// the one place that defines them; DDL is transactional, so a failed fill restores them too.
+pub fn bulk_indexed(
+    conn: &Connection,
+    fill: impl FnOnce(&Connection) -> AppResult<()>,
+) -> AppResult<()> {
+    let tables = KINDS.map(Kind::table);
+    let triggers: Vec<(String, String)> = conn
+        .prepare(
+            "SELECT name, sql FROM sqlite_schema
+              WHERE type = 'trigger' AND tbl_name IN (?1, ?2, ?3) AND name LIKE '%search%'",
+        )?
+        .query_map(tables, |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for (name, _) in &triggers {
+        conn.execute_batch(&format!("DROP TRIGGER \"{name}\""))?;
+    }
+    fill(conn)?;
+    let t = std::time::Instant::now();
+    rebuild_index(conn)?;
+    tracing::debug!(elapsed = ?t.elapsed(), "search index rebuilt");
+    for (_, sql) in &triggers {
+        conn.execute_batch(sql)?;
+    }
+    Ok(())
+}
+
+/// Indexes every live customer, contact and lead afresh, as migration 0003 does, then merges
+/// each FTS index into one segment (every query term visits each segment).
+///
+/// While it loads, each FTS table buffers up to 128 MiB of terms before it writes a segment
+/// and merges nothing until the end, so each entry is written twice (segment, then the final
+/// merge) instead of once per merge level; then FTS5's defaults are set again.
+pub fn rebuild_index(conn: &Connection) -> rusqlite::Result<()> {
+    let configure = |hashsize: i64, automerge: i64, crisismerge: i64| {
+        for table in ["search_words", "search_trigrams"] {
+            for (key, value) in [
+                ("hashsize", hashsize),
+                ("automerge", automerge),
+                ("crisismerge", crisismerge),
+            ] {
+                conn.execute(
+                    &format!("INSERT INTO {table} ({table}, rank) VALUES (?1, ?2)"),
+                    rusqlite::params![key, value],
+                )?;
+            }
+        }
+        Ok::<_, rusqlite::Error>(())
+    };
+    configure(128 << 20, 0, 1_000)?;
+    conn.execute_batch(
+        "DELETE FROM search_docs;
+         INSERT INTO search_entry (kind, id) SELECT kind, id FROM search_text;
+         INSERT INTO search_words (search_words) VALUES ('optimize');
+         INSERT INTO search_trigrams (search_trigrams) VALUES ('optimize');",
+    )?;
+    configure(1 << 20, 4, 16)
+}
+
 /// Problems with the search index, for `rapport check`: each index's own integrity check,
 /// and exactly one entry per live customer, contact and lead.
 pub fn check_index(conn: &Connection) -> rusqlite::Result<Vec<String>> {
