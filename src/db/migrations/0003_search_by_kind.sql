@@ -70,14 +70,14 @@ CREATE TRIGGER search_entry_insert INSTEAD OF INSERT ON search_entry BEGIN
     INSERT INTO search_docs (doc, id)
         SELECT coalesce(max(doc) + 1, new.kind << 40), new.id FROM search_docs
          WHERE doc >= new.kind << 40 AND doc < (new.kind + 1) << 40;
+    -- last_insert_rowid() is that doc while this trigger runs (an FTS5 insert sets it to the
+    -- rowid it is given, the same doc), which spares looking it up by id twice.
     INSERT INTO search_words (rowid, title, body)
-        SELECT d.doc, t.title, t.body
-          FROM search_text t JOIN search_docs d ON d.id = t.id
-         WHERE t.kind = new.kind AND t.id = new.id;
+        SELECT last_insert_rowid(), title, body
+          FROM search_text WHERE kind = new.kind AND id = new.id;
     INSERT INTO search_trigrams (rowid, title, body)
-        SELECT d.doc, char(57344) || t.title || char(57344), t.body
-          FROM search_text t JOIN search_docs d ON d.id = t.id
-         WHERE t.kind = new.kind AND t.id = new.id;
+        SELECT last_insert_rowid(), char(57344) || title || char(57344), body
+          FROM search_text WHERE kind = new.kind AND id = new.id;
 END;
 
 CREATE TRIGGER search_docs_delete AFTER DELETE ON search_docs BEGIN
