@@ -16,6 +16,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("migrations/0001_crm_records.sql"),
     ),
     ("0002_search", include_str!("migrations/0002_search.sql")),
+    (
+        "0003_search_by_kind",
+        include_str!("migrations/0003_search_by_kind.sql"),
+    ),
     ("0004_imports", include_str!("migrations/0004_imports.sql")),
 ];
 

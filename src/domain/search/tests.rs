@@ -224,3 +224,66 @@ fn list_condition_asks_the_index_first() {
     assert!(plan.contains("VIRTUAL TABLE INDEX"), "{plan}");
     assert!(!plan.contains("SCAN search_docs"), "{plan}");
 }
+
+#[test]
+fn stages_then_kinds_then_newest_first() {
+    let conn = db();
+    conn.execute_batch(
+        "INSERT INTO leads (id, title, stage, value_cents, currency, stage_changed_at,
+                            created_at, updated_at)
+         VALUES ('l2', 'Acme renewal', 'new', 100, 'USD', 't', 't', 't');
+         INSERT INTO customers (id, name, created_at, updated_at)
+         VALUES ('c4', 'Acme West', 't', 't');",
+    )
+    .unwrap();
+    // The exact name; names with the word: customers (newest first), then leads; names with a
+    // word starting with it.
+    assert_eq!(find(&conn, "acme"), ["c2", "c4", "c3", "l2", "c1"]);
+    let customers = SearchParams::parse(Some("acme"), Some("customer"), None).unwrap();
+    let ids: Vec<String> = search(&conn, &customers)
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|h| h.id)
+        .collect();
+    assert_eq!(ids, ["c2", "c4", "c3", "c1"]);
+    // A whole word in the name comes before a longer word it starts.
+    assert_eq!(find(&conn, "rocket"), ["l1", "c3"]);
+    // The exact name ignores case and accents, not other words.
+    assert_eq!(find(&conn, "JOSE NUNEZ"), ["p1"]);
+    assert_eq!(find(&conn, "acme west")[0], "c4");
+}
+
+#[test]
+fn a_page_fills_although_stages_repeat_hits() {
+    let conn = db();
+    // Every stage finds "c2" again; the later stages still bring the others.
+    let params = SearchParams::parse(Some("acme"), None, Some("3")).unwrap();
+    assert_eq!(search(&conn, &params).unwrap().items.len(), 3);
+}
+
+#[test]
+fn unchanged_text_is_not_indexed_again() {
+    let conn = db();
+    let doc = |id: &str| -> i64 {
+        conn.query_row("SELECT doc FROM search_docs WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .unwrap()
+    };
+    // Rows written, the triggers' included: 1 is the lead alone.
+    let written = |sql: &str| {
+        let before = conn.total_changes();
+        conn.execute(sql, []).unwrap();
+        conn.total_changes() - before
+    };
+    assert_eq!(
+        written("UPDATE leads SET title = title, email = email, value_cents = 1 WHERE id = 'l1'"),
+        1
+    );
+    assert!(written("UPDATE leads SET title = 'Saturn fuel' WHERE id = 'l1'") > 1);
+    assert_eq!(find(&conn, "saturn"), ["l1"]);
+    assert_eq!(kind_of(doc("l1")), Some(Kind::Lead));
+    assert_eq!(kind_of(doc("c1")), Some(Kind::Customer));
+    assert!(check_index(&conn).unwrap().is_empty());
+}
