@@ -1232,7 +1232,7 @@ mod tests {
         );
         let report = crate::db::maintenance::check(&conn).unwrap();
         assert!(report.passed(), "{report:?}");
-        // The search triggers dropped for the bulk load are back, exactly as they were.
+        // Bulk indexing leaves the search triggers exactly as they were.
         assert_eq!(triggers(&conn), before);
         let again = generate(
             &mut conn,

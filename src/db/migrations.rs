@@ -21,6 +21,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("migrations/0003_search_by_kind.sql"),
     ),
     ("0004_imports", include_str!("migrations/0004_imports.sql")),
+    (
+        "0005_search_deferred",
+        include_str!("migrations/0005_search_deferred.sql"),
+    ),
 ];
 
 /// The schema version this binary writes.

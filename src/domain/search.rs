@@ -375,56 +375,70 @@ fn describe(conn: &Connection, kind: Kind, id: &str) -> AppResult<Option<Hit>> {
         .optional()?)
 }
 
-/// Runs `fill` (a bulk load of customers, contacts and leads, inside the caller's transaction)
-/// without the per-record search triggers, then indexes every live record in one pass and
-/// puts the triggers back. Their SQL is read back from the schema, so migration 0003 stays
-/// the one place that defines them; DDL is transactional, so a failed fill restores them too.
-pub fn bulk_indexed(
-    conn: &Connection,
-    fill: impl FnOnce(&Connection) -> AppResult<()>,
-) -> AppResult<()> {
-    let tables = KINDS.map(Kind::table);
-    let triggers: Vec<(String, String)> = conn
-        .prepare(
-            "SELECT name, sql FROM sqlite_schema
-              WHERE type = 'trigger' AND tbl_name IN (?1, ?2, ?3) AND name LIKE '%search%'",
-        )?
-        .query_map(tables, |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?;
-    for (name, _) in &triggers {
-        conn.execute_batch(&format!("DROP TRIGGER \"{name}\""))?;
-    }
-    fill(conn)?;
-    let t = std::time::Instant::now();
-    rebuild_index(conn)?;
-    tracing::debug!(elapsed = ?t.elapsed(), "search index rebuilt");
-    for (_, sql) in &triggers {
-        conn.execute_batch(sql)?;
-    }
-    Ok(())
-}
-
-/// Indexes every live customer, contact and lead afresh, as migration 0003 does, then merges
-/// each FTS index into one segment (every query term visits each segment).
+/// Runs `fill` (a bulk load of customers, contacts and leads, inside the caller's
+/// transaction) with search indexing deferred, then indexes what it added in one pass and
+/// merges each FTS index into one segment (every query term visits each segment).
 ///
 /// FTS5's default merging stays on while it loads: it grows the index's levels, and
 /// 'optimize' puts the merged segment on the top one. Loaded without merges, the big
 /// segment would sit on level 1, and within a few dozen single-record commits FTS5 would
 /// start merging their small segments into it, rewriting the whole index a few hundred pages
 /// at a time (create lead on the large demo: 3.2 ms mean instead of 0.36).
-pub fn rebuild_index(conn: &Connection) -> rusqlite::Result<()> {
+pub fn bulk_indexed(
+    conn: &Connection,
+    fill: impl FnOnce(&Connection) -> AppResult<()>,
+) -> AppResult<()> {
+    deferred(conn, fill)?;
+    let t = std::time::Instant::now();
     conn.execute_batch(
-        "DELETE FROM search_docs;
-         INSERT INTO search_entry (kind, id) SELECT kind, id FROM search_text;
-         INSERT INTO search_words (search_words) VALUES ('optimize');
+        "INSERT INTO search_words (search_words) VALUES ('optimize');
          INSERT INTO search_trigrams (search_trigrams) VALUES ('optimize');",
-    )
+    )?;
+    tracing::debug!(elapsed = ?t.elapsed(), "search index merged");
+    Ok(())
+}
+
+/// Runs `write` (many records in the caller's transaction) with the search triggers noting
+/// new records instead of indexing each at once, then indexes them all in one statement:
+/// FTS5 flushes a segment at every statement savepoint, so record by record it would write
+/// and merge a segment per record. Migration 0005 explains the tables.
+pub fn deferred<T>(
+    conn: &Connection,
+    write: impl FnOnce(&Connection) -> AppResult<T>,
+) -> AppResult<T> {
+    conn.prepare_cached("INSERT INTO search_deferring (on_) VALUES (1)")?
+        .execute([])?;
+    let out = write(conn)?;
+    conn.prepare_cached("DELETE FROM search_deferring")?
+        .execute([])?;
+    // Records trashed or indexed since (an update re-indexes at once) are left out.
+    conn.prepare_cached(
+        "INSERT INTO search_entry (kind, id)
+         SELECT d.kind, d.id FROM search_deferred d
+          WHERE NOT EXISTS (SELECT 1 FROM search_docs s WHERE s.id = d.id)
+            AND EXISTS (SELECT 1 FROM search_text t WHERE t.kind = d.kind AND t.id = d.id)
+          ORDER BY d.kind, d.id",
+    )?
+    .execute([])?;
+    conn.prepare_cached("DELETE FROM search_deferred")?
+        .execute([])?;
+    Ok(out)
 }
 
 /// Problems with the search index, for `rapport check`: each index's own integrity check,
 /// and exactly one entry per live customer, contact and lead.
 pub fn check_index(conn: &Connection) -> rusqlite::Result<Vec<String>> {
     let mut problems = Vec::new();
+    let left: i64 = conn.query_row(
+        "SELECT (SELECT count(*) FROM search_deferring) + (SELECT count(*) FROM search_deferred)",
+        [],
+        |r| r.get(0),
+    )?;
+    if left > 0 {
+        problems.push(format!(
+            "{left} deferred search entries were never indexed (a bulk write committed half done)"
+        ));
+    }
     for table in ["search_words", "search_trigrams"] {
         if let Err(e) = conn.execute(
             &format!("INSERT INTO {table} ({table}) VALUES ('integrity-check')"),

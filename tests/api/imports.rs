@@ -679,6 +679,27 @@ async fn contacts_create_or_link_their_company() {
     let cy = contacts.iter().find(|c| c["first_name"] == "Cy").unwrap();
     assert_eq!(bob["customer_id"], cy["customer_id"]);
     assert_eq!(customers.len(), 3);
+    // Imported records are in the search index as soon as the import has committed.
+    let found: Value = app
+        .get("/api/v1/search?q=globex", &admin.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = found["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["customer"], "{found}");
+    let found: Value = app
+        .get("/api/v1/search?q=bob", &admin.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found["items"][0]["id"], bob["id"].as_str());
 }
 
 #[actix_web::test]

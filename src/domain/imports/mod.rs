@@ -23,6 +23,7 @@ use crate::domain::currency::Currency;
 use crate::domain::exports::Entity;
 use crate::domain::new_id;
 use crate::domain::records::{self, Kind};
+use crate::domain::search;
 use crate::error::{AppError, AppResult};
 use mapping::Mapping;
 pub use rows::OnDuplicate;
@@ -222,7 +223,14 @@ pub fn run(
         let started = std::time::Instant::now();
         let step = db.write_alone_blocking(move |conn| {
             let mut job = job;
-            let chunk = process_chunk(conn, &id_owned, &mut job, after, careful)?;
+            // A dry run's chunk is undone: no need to index it.
+            let chunk = if dry_run {
+                process_chunk(conn, &id_owned, &mut job, after, careful)?
+            } else {
+                search::deferred(conn, |conn| {
+                    process_chunk(conn, &id_owned, &mut job, after, careful)
+                })?
+            };
             // A real chunk commits with its progress; a dry run's is undone (and its
             // progress written apart, below); a chunk to redo is undone either way.
             let keep = !dry_run && matches!(chunk, Chunk::Applied { .. });
@@ -250,7 +258,7 @@ pub fn run(
                 let written = started.elapsed();
                 chunks += 1;
                 // Keeps the WAL to a few chunks' pages (about 100 MB) however long the file.
-                if chunks % CHUNKS_PER_CHECKPOINT == 0 {
+                if chunks.is_multiple_of(CHUNKS_PER_CHECKPOINT) {
                     db.checkpoint()?;
                 }
                 tracing::debug!(import = id, processed, ?written, checkpointed = ?started.elapsed() - written, "import chunk");
