@@ -411,12 +411,18 @@ pub fn deferred<T>(
     let out = write(conn)?;
     conn.prepare_cached("DELETE FROM search_deferring")?
         .execute([])?;
-    // Records trashed or indexed since (an update re-indexes at once) are left out.
+    // Records trashed or indexed since (an update re-indexes at once) are left out. Each
+    // kind's table is asked by primary key: through the `search_text` view the planner
+    // would read every live record.
     conn.prepare_cached(
         "INSERT INTO search_entry (kind, id)
          SELECT d.kind, d.id FROM search_deferred d
           WHERE NOT EXISTS (SELECT 1 FROM search_docs s WHERE s.id = d.id)
-            AND EXISTS (SELECT 1 FROM search_text t WHERE t.kind = d.kind AND t.id = d.id)
+            AND CASE d.kind
+                  WHEN 3 THEN EXISTS (SELECT 1 FROM customers WHERE id = d.id AND deleted_at IS NULL)
+                  WHEN 2 THEN EXISTS (SELECT 1 FROM contacts WHERE id = d.id AND deleted_at IS NULL)
+                  ELSE EXISTS (SELECT 1 FROM leads WHERE id = d.id AND deleted_at IS NULL)
+                END
           ORDER BY d.kind, d.id",
     )?
     .execute([])?;
