@@ -376,8 +376,8 @@ fn describe(conn: &Connection, kind: Kind, id: &str) -> AppResult<Option<Hit>> {
 }
 
 /// Runs `fill` (a bulk load of customers, contacts and leads, inside the caller's
-/// transaction) with search indexing deferred, then indexes what it added in one pass and
-/// merges each FTS index into one segment (every query term visits each segment).
+/// transaction) with search indexing paused, then indexes every live record afresh in one
+/// pass and merges each FTS index into one segment (every query term visits each segment).
 ///
 /// FTS5's default merging stays on while it loads: it grows the index's levels, and
 /// 'optimize' puts the merged segment on the top one. Loaded without merges, the big
@@ -388,13 +388,17 @@ pub fn bulk_indexed(
     conn: &Connection,
     fill: impl FnOnce(&Connection) -> AppResult<()>,
 ) -> AppResult<()> {
-    deferred(conn, fill)?;
+    conn.execute("INSERT INTO search_deferring (on_) VALUES (2)", [])?;
+    fill(conn)?;
+    conn.execute("DELETE FROM search_deferring", [])?;
     let t = std::time::Instant::now();
     conn.execute_batch(
-        "INSERT INTO search_words (search_words) VALUES ('optimize');
+        "DELETE FROM search_docs;
+         INSERT INTO search_entry (kind, id) SELECT kind, id FROM search_text;
+         INSERT INTO search_words (search_words) VALUES ('optimize');
          INSERT INTO search_trigrams (search_trigrams) VALUES ('optimize');",
     )?;
-    tracing::debug!(elapsed = ?t.elapsed(), "search index merged");
+    tracing::debug!(elapsed = ?t.elapsed(), "search index rebuilt");
     Ok(())
 }
 
