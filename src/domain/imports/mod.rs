@@ -189,13 +189,15 @@ fn stage(
 }
 
 /// Stages every row of `prepared`, a few thousand per transaction, reading the file as it
-/// goes (memory holds the file once and one batch of rows).
+/// goes (memory holds the file once and one batch of rows), with a checkpoint after each
+/// batch so the WAL does not grow by the size of the file (see [`Db::checkpoint`]).
 pub fn stage_all(db: &Db, id: &str, prepared: Prepared) -> AppResult<()> {
     let mut rows = prepared.source.rows().peekable();
     while rows.peek().is_some() {
         let batch: Vec<_> = rows.by_ref().take(STAGE_ROWS).collect();
         let id = id.to_owned();
         db.write_blocking(move |conn| stage(conn, &id, &batch))?;
+        db.checkpoint()?;
     }
     Ok(())
 }
