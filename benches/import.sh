@@ -50,7 +50,8 @@ for entity in "${entities[@]}"; do
     pid=$!
     wal=$(watch_wal "$pid")
     wait "$pid" || true
-    read -r seconds rss_kb < "$work/time"
+    # The last line: `time` puts "Command exited with non-zero status" first when rows failed.
+    read -r seconds rss_kb < <(tail -n 1 "$work/time")
     outcome=$(grep -o 'completed ([^)]*)' "$work/out" | head -1 || true)
     count=$(( $(grep -c '' "$file") - 1 ))
     printf '%-11s %9d %9.2f %12.1f %12.1f  %s\n' "$entity" "$count" "$seconds" \
