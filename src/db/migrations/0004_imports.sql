@@ -30,7 +30,7 @@ CREATE TABLE imports (
     failed_rows  INTEGER NOT NULL DEFAULT 0,
     linked       INTEGER NOT NULL DEFAULT 0,    -- customers created to link contacts to
     cancel_requested INTEGER NOT NULL DEFAULT 0,
-    runner_pid   INTEGER,                       -- the process working on it
+    runner       TEXT,                          -- the process working on it: pid/token
     message      TEXT,
     created_by   TEXT REFERENCES users (id),
     created_at   TEXT NOT NULL,

@@ -133,7 +133,7 @@ pub fn create(
     conn.prepare_cached(
         "INSERT INTO imports (id, entity, filename, status, dry_run, on_duplicate, encoding,
                               delimiter, headers, mapping, total, created_by, created_at,
-                              runner_pid)
+                              runner)
          VALUES (?1, ?2, ?3, 'staged', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?
     .execute(params![
@@ -150,7 +150,7 @@ pub fn create(
         prepared.total as i64,
         actor.user_id,
         Timestamp::now().to_stored(),
-        std::process::id(),
+        this_runner(),
     ])?;
     Ok(id)
 }
@@ -338,8 +338,8 @@ fn start(
     let mapping = Mapping::with_overrides(kind, &headers, &chosen)?;
     let policy = OnDuplicate::parse(&policy).unwrap_or(OnDuplicate::Skip);
     conn.execute(
-        "UPDATE imports SET status = 'running', runner_pid = ?2 WHERE id = ?1",
-        params![id, std::process::id()],
+        "UPDATE imports SET status = 'running', runner = ?2 WHERE id = ?1",
+        params![id, this_runner()],
     )?;
     Ok(rows::Job::new(
         kind,
@@ -514,7 +514,7 @@ fn finish(conn: &Connection, id: &str, dry_run: bool) -> AppResult<()> {
     let now = Timestamp::now().to_stored();
     let status = if dry_run { "validated" } else { "completed" };
     conn.execute(
-        "UPDATE imports SET status = ?2, finished_at = ?3, runner_pid = NULL WHERE id = ?1",
+        "UPDATE imports SET status = ?2, finished_at = ?3, runner = NULL WHERE id = ?1",
         params![id, status, now],
     )?;
     if dry_run {
@@ -563,8 +563,8 @@ pub fn undo(db: &Db, id: &str, final_status: &'static str, message: &'static str
         let id = id.to_owned();
         db.write_blocking(move |conn| {
             conn.execute(
-                "UPDATE imports SET status = 'rolling_back', runner_pid = ?2 WHERE id = ?1",
-                params![id, std::process::id()],
+                "UPDATE imports SET status = 'rolling_back', runner = ?2 WHERE id = ?1",
+                params![id, this_runner()],
             )?;
             Ok(())
         })?;
@@ -579,7 +579,7 @@ pub fn undo(db: &Db, id: &str, final_status: &'static str, message: &'static str
     let id = id.to_owned();
     db.write_blocking(move |conn| {
         conn.execute(
-            "UPDATE imports SET status = ?2, message = ?3, finished_at = ?4, runner_pid = NULL
+            "UPDATE imports SET status = ?2, message = ?3, finished_at = ?4, runner = NULL
               WHERE id = ?1",
             params![id, final_status, message, Timestamp::now().to_stored()],
         )?;
@@ -646,26 +646,44 @@ fn undo_chunk(conn: &Connection, import: &str) -> AppResult<usize> {
     Ok(written.len())
 }
 
+/// Who works on a job: this process's id and a token drawn when it started (a server
+/// restarted in a container usually gets the same pid as the one that crashed).
+fn this_runner() -> &'static str {
+    static RUNNER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    RUNNER.get_or_init(|| format!("{}/{}", std::process::id(), new_id()))
+}
+
+/// Whether the process named by `runner` is still at work: this one, or another live
+/// process (on this machine; the database file is local).
+fn runner_alive(runner: &str) -> bool {
+    if runner == this_runner() {
+        return true;
+    }
+    match runner.split('/').next().and_then(|p| p.parse::<u32>().ok()) {
+        Some(pid) if pid != std::process::id() => {
+            std::path::Path::new(&format!("/proc/{pid}")).exists()
+        }
+        // Our pid with another token: a previous life of this process.
+        _ => false,
+    }
+}
+
 /// Undoes the jobs a process that stopped (crashed, killed, powered off) left unfinished.
 /// Called at start by `serve` and `rapport import`; jobs a live process is running are left
 /// alone. Returns how many were undone.
 pub fn recover(db: &Db) -> AppResult<usize> {
-    let stale: Vec<(String, Option<i64>)> = db.write_blocking(|conn| {
+    let stale: Vec<(String, Option<String>)> = db.write_blocking(|conn| {
         Ok(conn
             .prepare(
-                "SELECT id, runner_pid FROM imports
+                "SELECT id, runner FROM imports
                   WHERE status IN ('staged', 'running', 'rolling_back')",
             )?
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<_, _>>()?)
     })?;
     let mut undone = 0;
-    for (id, pid) in stale {
-        let alive = pid.is_some_and(|p| {
-            p != i64::from(std::process::id())
-                && std::path::Path::new(&format!("/proc/{p}")).exists()
-        });
-        if alive {
+    for (id, runner) in stale {
+        if runner.as_deref().is_some_and(runner_alive) {
             continue;
         }
         tracing::warn!(import = %id, "undoing an import that was interrupted");
@@ -733,14 +751,14 @@ pub fn commit(
     conn.execute(
         "UPDATE imports SET status = 'staged', dry_run = 0, on_duplicate = ?2, mapping = ?3,
                 processed = 0, created = 0, updated = 0, skipped = 0, failed_rows = 0,
-                linked = 0, finished_at = NULL, created_by = ?4, runner_pid = ?5
+                linked = 0, finished_at = NULL, created_by = ?4, runner = ?5
           WHERE id = ?1",
         params![
             id,
             policy.name(),
             serde_json::to_string(&mapping.to_json(&headers)).map_err(AppError::internal)?,
             actor.user_id,
-            std::process::id(),
+            this_runner(),
         ],
     )?;
     conn.execute("DELETE FROM import_errors WHERE import_id = ?1", [id])?;
@@ -908,6 +926,7 @@ mod tests {
 
     /// A job with chunks committed, as a crash leaves it (status `running`, its process
     /// gone), is undone completely by the next start; one a live process runs is left alone.
+    /// A dead process with our pid (containers reuse them) is told apart by its token.
     #[test]
     fn a_job_cut_short_by_a_crash_is_undone_at_the_next_start() {
         let dir = tempfile::tempdir().unwrap();
@@ -950,22 +969,26 @@ mod tests {
         .unwrap();
         assert_eq!(customers(&db), CHUNK_ROWS as i64);
 
-        let set_runner = |pid: i64| {
+        let set_runner = |runner: String| {
             let id = id.clone();
             db.write_blocking(move |conn| {
                 conn.execute(
-                    "UPDATE imports SET runner_pid = ?2 WHERE id = ?1",
-                    params![id, pid],
+                    "UPDATE imports SET runner = ?2 WHERE id = ?1",
+                    params![id, runner],
                 )?;
                 Ok(())
             })
             .unwrap();
         };
-        set_runner(1); // init: alive, and not this process
+        set_runner(this_runner().to_owned()); // this process, at work
+        assert_eq!(recover(&db).unwrap(), 0);
+        set_runner("1/another-process".into()); // init: alive, and not this process
         assert_eq!(recover(&db).unwrap(), 0);
         assert_eq!(customers(&db), CHUNK_ROWS as i64);
 
-        set_runner(i64::from(i32::MAX)); // no such process
+        // This pid with another token: the process that crashed had the same pid (as a
+        // restarted container's server does).
+        set_runner(format!("{}/crashed", std::process::id()));
         assert_eq!(recover(&db).unwrap(), 1);
         assert_eq!(customers(&db), 0);
         let id2 = id.clone();
