@@ -513,11 +513,17 @@ pub fn import(
         })
         .map_err(describe)?;
     let bar = ProgressBar::new();
-    imports::stage_all(&db, &id, prepared).map_err(describe)?;
-    let status = imports::run(&db, &id, actor, base_currency, |done, total| {
-        bar.0.set_length(total.max(0) as u64);
-        bar.0.set_position(done.max(0) as u64);
-    })
+    let status = imports::run(
+        &db,
+        &id,
+        actor,
+        base_currency,
+        Some(prepared),
+        |done, total| {
+            bar.0.set_length(total.max(0) as u64);
+            bar.0.set_position(done.max(0) as u64);
+        },
+    )
     .map_err(describe)?;
     bar.finish();
     print_import_summary(&status);
@@ -553,8 +559,8 @@ fn import_users(
     let source = imports::reader::Source::new(bytes).map_err(describe)?;
     let column = |names: &[&str]| {
         source.headers.iter().position(|h| {
-            let h: String = h.chars().filter(|c| c.is_alphanumeric()).collect();
-            names.iter().any(|n| h.eq_ignore_ascii_case(n))
+            let h = imports::mapping::normalise(h);
+            names.iter().any(|n| h == *n)
         })
     };
     let email_col = column(&["email", "emailaddress"]).ok_or("the file has no Email column")?;

@@ -24,6 +24,7 @@ trait Runnable: Send {
     fn finish(self: Box<Self>, commit_error: Option<&AppError>);
 }
 
+/// A queued job: `work` answers its result and whether what it wrote is kept.
 struct Pending<T, F> {
     work: Option<F>,
     result: Option<AppResult<T>>,
@@ -32,47 +33,6 @@ struct Pending<T, F> {
 }
 
 impl<T, F> Runnable for Pending<T, F>
-where
-    T: Send + 'static,
-    F: FnOnce(&Connection) -> AppResult<T> + Send + 'static,
-{
-    fn run(&mut self, conn: &Connection) -> bool {
-        let _entered = self.span.enter();
-        let Some(work) = self.work.take() else {
-            return false;
-        };
-        let result = catch_unwind(AssertUnwindSafe(|| work(conn)))
-            .unwrap_or_else(|_| Err(AppError::internal("panic in a write job")));
-        let ok = result.is_ok();
-        self.result = Some(result);
-        ok
-    }
-
-    fn reject(&mut self, err: AppError) {
-        self.work = None;
-        self.result = Some(Err(err));
-    }
-
-    fn finish(self: Box<Self>, commit_error: Option<&AppError>) {
-        let result = match (commit_error, self.result) {
-            (_, Some(Err(e))) => Err(e),
-            (Some(e), _) => Err(AppError::internal(e)),
-            (None, Some(ok)) => ok,
-            (None, None) => Err(AppError::internal("write job never ran")),
-        };
-        let _ = self.reply.send(result);
-    }
-}
-
-/// A job that answers whether what it wrote is kept (jobs run [`Job::alone`]).
-struct Deciding<T, F> {
-    work: Option<F>,
-    result: Option<AppResult<T>>,
-    reply: oneshot::Sender<AppResult<T>>,
-    span: tracing::Span,
-}
-
-impl<T, F> Runnable for Deciding<T, F>
 where
     T: Send + 'static,
     F: FnOnce(&Connection) -> AppResult<(T, bool)> + Send + 'static,
@@ -119,15 +79,11 @@ impl Job {
         T: Send + 'static,
         F: FnOnce(&Connection) -> AppResult<T> + Send + 'static,
     {
-        Job {
-            work: Box::new(Pending {
-                work: Some(work),
-                result: None,
-                reply,
-                span: tracing::Span::current(),
-            }),
-            alone: false,
-        }
+        Job::pending(
+            move |conn: &Connection| work(conn).map(|t| (t, true)),
+            reply,
+            false,
+        )
     }
 
     /// A job that gets a transaction to itself, and decides whether it commits (`work`
@@ -140,14 +96,22 @@ impl Job {
         T: Send + 'static,
         F: FnOnce(&Connection) -> AppResult<(T, bool)> + Send + 'static,
     {
+        Job::pending(work, reply, true)
+    }
+
+    fn pending<T, F>(work: F, reply: oneshot::Sender<AppResult<T>>, alone: bool) -> Job
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> AppResult<(T, bool)> + Send + 'static,
+    {
         Job {
-            work: Box::new(Deciding {
+            work: Box::new(Pending {
                 work: Some(work),
                 result: None,
                 reply,
                 span: tracing::Span::current(),
             }),
-            alone: true,
+            alone,
         }
     }
 }

@@ -228,7 +228,7 @@ async fn accepted(state: &web::Data<AppState>, id: String) -> AppResult<HttpResp
         .json(status))
 }
 
-/// Stages the rows (when given) and runs the job on a thread of its own.
+/// Runs the job, staging `prepared` first when given, on a thread of its own.
 fn spawn_job(
     state: web::Data<AppState>,
     id: String,
@@ -238,30 +238,9 @@ fn spawn_job(
     let spawned = std::thread::Builder::new()
         .name("import".into())
         .spawn(move || {
-            let db = &state.db;
-            let staged = match prepared {
-                Some(p) => imports::stage_all(db, &id, p),
-                None => Ok(()),
-            };
-            let result = staged.and_then(|()| {
-                imports::run(
-                    db,
-                    &id,
-                    actor,
-                    state.config.base_currency.clone(),
-                    |_, _| {},
-                )
-            });
-            if let Err(e) = result {
+            let currency = state.config.base_currency.clone();
+            if let Err(e) = imports::run(&state.db, &id, actor, currency, prepared, |_, _| {}) {
                 tracing::error!(import = %id, %e, "import stopped");
-                if let Err(e) = imports::undo(
-                    db,
-                    &id,
-                    "failed",
-                    "Failed on a database error; everything the import wrote was undone.",
-                ) {
-                    tracing::error!(import = %id, %e, "cannot undo the import");
-                }
             }
         });
     if let Err(e) = spawned {

@@ -451,7 +451,7 @@ pub fn fields(kind: Kind) -> &'static [(Field, &'static [&'static str])] {
 }
 
 /// A header as compared: lower case letters and digits only.
-fn normalise(header: &str) -> String {
+pub(crate) fn normalise(header: &str) -> String {
     header
         .chars()
         .filter(|c| c.is_alphanumeric())

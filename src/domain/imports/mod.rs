@@ -191,7 +191,7 @@ fn stage(
 /// Stages every row of `prepared`, a few thousand per transaction, reading the file as it
 /// goes (memory holds the file once and one batch of rows), with a checkpoint after each
 /// batch so the WAL does not grow by the size of the file (see [`Db::checkpoint`]).
-pub fn stage_all(db: &Db, id: &str, prepared: Prepared) -> AppResult<()> {
+fn stage_all(db: &Db, id: &str, prepared: Prepared) -> AppResult<()> {
     let mut rows = prepared.source.rows().peekable();
     while rows.peek().is_some() {
         let batch: Vec<_> = rows.by_ref().take(STAGE_ROWS).collect();
@@ -202,16 +202,40 @@ pub fn stage_all(db: &Db, id: &str, prepared: Prepared) -> AppResult<()> {
     Ok(())
 }
 
-/// Runs the job `id` to its end on the calling thread (never an async worker), calling
+/// Stages `rows` (when given; a committed dry run has them already) and runs the job `id`
+/// to its end on the calling thread (never an async worker), calling
 /// `progress(processed, total)` after each chunk. A database failure or a cancellation
-/// undoes whatever the job wrote.
+/// undoes whatever the job wrote; the status says so.
 pub fn run(
     db: &Db,
     id: &str,
     actor: Actor,
     base_currency: Currency,
+    rows: Option<Prepared>,
     progress: impl Fn(i64, i64),
 ) -> AppResult<ImportStatus> {
+    let staged = rows.map_or(Ok(()), |p| stage_all(db, id, p));
+    if let Err(e) = staged.and_then(|()| apply_all(db, id, actor, base_currency, &progress)) {
+        tracing::error!(import = id, %e, "import failed; undoing it");
+        undo(db, id, "failed", FAILED)?;
+    }
+    let id = id.to_owned();
+    let status = db.write_blocking(move |conn| status(conn, &id))?;
+    progress(status.processed, status.total);
+    Ok(status)
+}
+
+/// What a job that failed says.
+const FAILED: &str = "Failed on a database error; everything the import wrote was undone.";
+
+/// Works through the staged rows chunk by chunk; a cancellation undoes the job.
+fn apply_all(
+    db: &Db,
+    id: &str,
+    actor: Actor,
+    base_currency: Currency,
+    progress: &impl Fn(i64, i64),
+) -> AppResult<()> {
     let mut job = {
         let id = id.to_owned();
         db.write_blocking(move |conn| start(conn, &id, actor, base_currency))?
@@ -284,22 +308,10 @@ pub fn run(
                 )?;
                 break;
             }
-            Err(e) => {
-                tracing::error!(import = id, %e, "import failed; undoing it");
-                undo(
-                    db,
-                    id,
-                    "failed",
-                    "Failed on a database error; everything the import wrote was undone.",
-                )?;
-                break;
-            }
+            Err(e) => return Err(e),
         }
     }
-    let id = id.to_owned();
-    let status = db.write_blocking(move |conn| status(conn, &id))?;
-    progress(status.processed, status.total);
-    Ok(status)
+    Ok(())
 }
 
 /// What became of a chunk of rows.

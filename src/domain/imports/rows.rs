@@ -5,6 +5,7 @@
 //! closed, stage changed, completed) is kept.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -75,8 +76,9 @@ pub struct CellError {
 /// State that lives for the whole job.
 pub struct Job {
     pub kind: Kind,
-    pub headers: Vec<String>,
-    pub mapping: Mapping,
+    /// Shared with each row's view, which borrows it while the job itself is borrowed
+    /// mutably.
+    layout: Arc<Layout>,
     pub policy: OnDuplicate,
     pub dry_run: bool,
     pub actor: Actor,
@@ -112,8 +114,7 @@ impl Job {
     ) -> Self {
         Job {
             kind,
-            headers,
-            mapping,
+            layout: Arc::new(Layout { headers, mapping }),
             policy,
             dry_run,
             actor,
@@ -150,27 +151,20 @@ impl Job {
         conn: &Connection,
         cells: &[String],
     ) -> AppResult<Result<Outcome, Vec<CellError>>> {
-        if cells.len() != self.headers.len() {
+        if cells.len() != self.layout.headers.len() {
             return Ok(Err(vec![CellError {
                 field: "row".into(),
                 message: format!(
                     "has {} cells where the header has {}",
                     cells.len(),
-                    self.headers.len()
+                    self.layout.headers.len()
                 ),
             }]));
         }
-        let headers = std::mem::take(&mut self.headers);
-        let mapping = std::mem::replace(
-            &mut self.mapping,
-            Mapping {
-                columns: Vec::new(),
-            },
-        );
+        let layout = Arc::clone(&self.layout);
         let row = RowView {
             cells,
-            mapping: &mapping,
-            headers: &headers,
+            layout: &layout,
         };
         let mut errors = Vec::new();
         let result = match self.kind {
@@ -180,7 +174,7 @@ impl Job {
             Kind::Task => self.task(conn, &row, &mut errors),
             Kind::Activity => self.activity(conn, &row, &mut errors),
         };
-        let answer = match result {
+        match result {
             Ok(outcome) if errors.is_empty() => Ok(Ok(outcome)),
             Ok(_) => Ok(Err(errors)),
             Err(e @ (AppError::Internal(_) | AppError::Unavailable(_))) => Err(e),
@@ -188,10 +182,7 @@ impl Job {
                 errors.extend(row.describe(self.kind, e));
                 Ok(Err(errors))
             }
-        };
-        self.headers = headers;
-        self.mapping = mapping;
-        answer
+        }
     }
 
     // ---------------------------------------------------------------- per entity
@@ -796,18 +787,23 @@ enum Duplicate {
     Pending,
 }
 
+/// The file's columns and the field each fills.
+struct Layout {
+    headers: Vec<String>,
+    mapping: Mapping,
+}
+
 /// A row's cells as fields.
 struct RowView<'a> {
     cells: &'a [String],
-    mapping: &'a Mapping,
-    headers: &'a [String],
+    layout: &'a Layout,
 }
 
 impl RowView<'_> {
     /// The trimmed cell of `field`; `None` when unmapped or blank. A leading `'` that
     /// Rapport's export (or a spreadsheet) put before a formula character is dropped.
     fn get(&self, field: Field) -> Option<&str> {
-        let i = self.mapping.column(field)?;
+        let i = self.layout.mapping.column(field)?;
         let raw = self.cells[i].trim();
         let raw = match raw.strip_prefix('\'') {
             Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest,
@@ -830,9 +826,10 @@ impl RowView<'_> {
     }
 
     fn column_name(&self, field: Field) -> String {
-        self.mapping
+        self.layout
+            .mapping
             .column(field)
-            .map(|i| self.headers[i].clone())
+            .map(|i| self.layout.headers[i].clone())
             .unwrap_or_else(|| field.name())
     }
 
@@ -925,7 +922,7 @@ impl RowView<'_> {
             .iter()
             .copied()
             .chain(Field::parse(api_field))
-            .find(|f| self.mapping.column(*f).is_some())
+            .find(|f| self.layout.mapping.column(*f).is_some())
             .map(|f| self.column_name(f))
             .unwrap_or_else(|| api_field.to_owned())
     }
