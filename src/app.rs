@@ -115,7 +115,8 @@ pub async fn start(mut config: ServeConfig) -> Result<Running, StartError> {
         config.base_url.trim_end_matches('/').to_owned()
     };
     spawn_import_recovery(db.clone());
-    jobs::spawn_housekeeping(db);
+    jobs::spawn_scheduler(db.clone(), config.timers.scheduler_every);
+    jobs::spawn_housekeeping(db, config.notification_retention);
     Ok(Running {
         server: server.run(),
         addr,

@@ -181,6 +181,11 @@ pub struct ServeArgs {
     /// ISO 4217 code used for new leads that give no currency.
     #[arg(long, env = "RAPPORT_BASE_CURRENCY", default_value = "USD")]
     pub base_currency: Currency,
+
+    /// How long read notifications are kept (unread ones are kept until read).
+    #[arg(long, env = "RAPPORT_NOTIFICATION_RETENTION", default_value = "90d",
+          value_parser = humantime::parse_duration)]
+    pub notification_retention: Duration,
 }
 
 #[derive(Debug, Subcommand)]
@@ -248,6 +253,8 @@ impl ServeArgs {
             max_import_bytes: self.max_import,
             base_currency: self.base_currency,
             login_limits: Default::default(),
+            notification_retention: self.notification_retention,
+            timers: Default::default(),
         })
     }
 }

@@ -57,6 +57,29 @@ pub struct ServeConfig {
     /// Sign-in throttling; not a flag (the defaults are the policy), tests tighten or
     /// loosen it.
     pub login_limits: LoginLimits,
+    /// Read notifications older than this are deleted.
+    pub notification_retention: Duration,
+    /// Background timings; not flags either, for the same reason.
+    pub timers: Timers,
+}
+
+/// How often the server's background work runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Timers {
+    /// Reminders and overdue notices fire at most this late.
+    pub scheduler_every: Duration,
+    /// An idle notification stream sends a comment this often, so proxies keep it open,
+    /// and re-checks that its session is still valid.
+    pub stream_keepalive: Duration,
+}
+
+impl Default for Timers {
+    fn default() -> Self {
+        Timers {
+            scheduler_every: Duration::from_secs(5),
+            stream_keepalive: Duration::from_secs(15),
+        }
+    }
 }
 
 impl ServeConfig {
@@ -80,6 +103,11 @@ impl ServeConfig {
             max_import_bytes: 16 * 1024 * 1024,
             base_currency: Currency::usd(),
             login_limits: LoginLimits::default(),
+            notification_retention: Duration::from_secs(90 * 24 * 3600),
+            timers: Timers {
+                scheduler_every: Duration::from_millis(500),
+                stream_keepalive: Duration::from_secs(2),
+            },
         }
     }
 }

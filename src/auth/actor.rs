@@ -28,6 +28,8 @@ pub enum Via {
     },
     /// `rapport import` and other commands run by whoever holds the database file.
     CommandLine,
+    /// An import job working through a file on behalf of the user who started it.
+    Import,
 }
 
 impl Actor {
@@ -50,7 +52,21 @@ impl Actor {
     pub fn session_id(&self) -> Option<&str> {
         match &self.via {
             Via::Session { session_id } => Some(session_id),
-            Via::ApiToken { .. } | Via::CommandLine => None,
+            Via::ApiToken { .. } | Via::CommandLine | Via::Import => None,
+        }
+    }
+
+    /// Whether the changes made this way notify the people they concern. Bulk work (imports,
+    /// demo data from the command line) does not: it would bury the team in notices.
+    pub fn notifies_others(&self) -> bool {
+        matches!(self.via, Via::Session { .. } | Via::ApiToken { .. })
+    }
+
+    /// The same user, acting through an import job.
+    pub fn for_import(&self) -> Actor {
+        Actor {
+            via: Via::Import,
+            ..self.clone()
         }
     }
 }

@@ -14,7 +14,7 @@ use std::thread;
 
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::Connection;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 
 use crate::error::{AppError, AppResult};
 
@@ -36,6 +36,7 @@ pub struct DbOptions {
 pub struct Db {
     reads: crossbeam_channel::Sender<ReadJob>,
     writes: crossbeam_channel::Sender<writer::Job>,
+    changes: watch::Receiver<u64>,
     pool: Pool,
     path: PathBuf,
 }
@@ -99,11 +100,13 @@ impl Db {
                 path: options.path.display().to_string(),
                 source,
             })?;
-        let writes = writer::spawn(writer_conn)?;
+        let (announce, changes) = watch::channel(0);
+        let writes = writer::spawn(writer_conn, announce)?;
         spawn_checkpointer(options.path.clone())?;
         Ok(Db {
             reads,
             writes,
+            changes,
             pool,
             path: options.path.clone(),
         })
@@ -111,6 +114,12 @@ impl Db {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Changes after every commit that touched notifications, sessions, tokens or users.
+    /// The value is only a generation count: a woken reader queries what it wants to know.
+    pub fn changes(&self) -> watch::Receiver<u64> {
+        self.changes.clone()
     }
 
     /// A pooled read-only connection for code that is already on a blocking thread.

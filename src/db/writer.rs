@@ -5,10 +5,12 @@
 //! back only after the commit made its change durable.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 
 use rusqlite::Connection;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 
 use crate::error::{AppError, AppResult};
 
@@ -116,15 +118,53 @@ impl Job {
     }
 }
 
-pub fn spawn(conn: Connection) -> std::io::Result<crossbeam_channel::Sender<Job>> {
+/// Tables whose changes long-lived readers (the notification streams) want to hear about:
+/// new or read notifications, and revoked sessions, tokens and users, which end a stream.
+const WATCHED_TABLES: [&str; 4] = ["notifications", "sessions", "api_tokens", "users"];
+
+pub fn spawn(
+    conn: Connection,
+    changes: watch::Sender<u64>,
+) -> std::io::Result<crossbeam_channel::Sender<Job>> {
     let (tx, rx) = crossbeam_channel::unbounded::<Job>();
     thread::Builder::new()
         .name("db-write".into())
-        .spawn(move || writer_loop(conn, rx))?;
+        .spawn(move || {
+            let touched = watch_tables(&conn);
+            writer_loop(conn, rx, || {
+                // A rolled-back change may have set the flag too; waking readers for
+                // nothing costs them one query, never a missed event.
+                if touched.swap(false, Ordering::Relaxed) {
+                    changes.send_modify(|generation| *generation += 1);
+                }
+            })
+        })?;
     Ok(tx)
 }
 
-fn writer_loop(conn: Connection, rx: crossbeam_channel::Receiver<Job>) {
+/// Flags every row change to a [`WATCHED_TABLES`] table (the update hook runs inside the
+/// statement, so it only records; the writer announces the change after committing).
+fn watch_tables(conn: &Connection) -> Arc<AtomicBool> {
+    let touched = Arc::new(AtomicBool::new(false));
+    let flag = touched.clone();
+    let hooked = conn.update_hook(Some(
+        move |_: rusqlite::hooks::Action, _: &str, table: &str, _: i64| {
+            if WATCHED_TABLES.contains(&table) {
+                flag.store(true, Ordering::Relaxed);
+            }
+        },
+    ));
+    if let Err(err) = hooked {
+        tracing::error!(%err, "cannot watch the writer's changes; notification streams will lag");
+    }
+    touched
+}
+
+fn writer_loop(
+    conn: Connection,
+    rx: crossbeam_channel::Receiver<Job>,
+    mut after_commit: impl FnMut(),
+) {
     let mut batch: Vec<Box<dyn Runnable>> = Vec::with_capacity(WRITE_BATCH_MAX);
     let mut next: Option<Job> = None;
     loop {
@@ -137,6 +177,7 @@ fn writer_loop(conn: Connection, rx: crossbeam_channel::Receiver<Job>) {
         };
         if first.alone {
             run_alone(&conn, first.work);
+            after_commit();
             continue;
         }
         batch.push(first.work);
@@ -151,6 +192,7 @@ fn writer_loop(conn: Connection, rx: crossbeam_channel::Receiver<Job>) {
             }
         }
         run_batch(&conn, &mut batch);
+        after_commit();
     }
 }
 

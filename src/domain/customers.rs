@@ -9,6 +9,7 @@ use crate::domain::audit::{self, Entry};
 use crate::domain::clock::Timestamp;
 use crate::domain::list::{ListParams, ListSpec, Page};
 use crate::domain::new_id;
+use crate::domain::notifications::{self, About, NotificationKind};
 use crate::domain::records::{self, Kind, META_COLUMNS, Meta, nullable};
 use crate::domain::values::{domain, multiline_text, optional_text, phone, required_text};
 use crate::error::{AppError, AppResult, Violations};
@@ -197,6 +198,7 @@ pub fn create(conn: &Connection, actor: &Actor, input: &CustomerInput) -> AppRes
             .entity(&customer.meta.id)
             .after(&customer),
     )?;
+    notify_owner(conn, actor, None, &customer)?;
     Ok(customer)
 }
 
@@ -267,7 +269,25 @@ pub fn update(
             .entity(id)
             .changes(&before, &after),
     )?;
+    notify_owner(conn, actor, before.owner_id.as_deref(), &after)?;
     Ok(after)
+}
+
+fn notify_owner(
+    conn: &Connection,
+    actor: &Actor,
+    before: Option<&str>,
+    customer: &Customer,
+) -> AppResult<()> {
+    notifications::reassigned(
+        conn,
+        actor,
+        before,
+        customer.owner_id.as_deref(),
+        NotificationKind::CustomerAssigned,
+        About::customer(&customer.meta.id),
+        || format!("{} made you the owner of {}", actor.name, customer.name),
+    )
 }
 
 /// Moves a customer to the trash. A customer with live contacts or leads is refused (409)

@@ -14,6 +14,7 @@ pub mod imports;
 pub mod leads;
 pub mod list;
 pub mod merges;
+pub mod notifications;
 #[cfg(test)]
 mod query_plans;
 pub mod records;

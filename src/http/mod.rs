@@ -12,6 +12,7 @@ pub mod extract;
 pub mod imports;
 pub mod leads;
 pub mod middleware;
+pub mod notifications;
 pub mod openapi;
 pub mod problem;
 pub mod search;
@@ -146,6 +147,28 @@ pub fn endpoints() -> Vec<Endpoint> {
         ),
         ep(M::POST, "/api/v1/imports/{id}/cancel", imports::cancel),
         ep(M::POST, "/api/v1/imports/{id}/commit", imports::commit),
+        // notifications
+        ep(M::GET, "/api/v1/notifications", notifications::list),
+        ep(
+            M::GET,
+            "/api/v1/notifications/unread-count",
+            notifications::unread_count,
+        ),
+        ep(
+            M::POST,
+            "/api/v1/notifications/read-all",
+            notifications::read_all,
+        ),
+        ep(
+            M::POST,
+            "/api/v1/notifications/{id}/read",
+            notifications::read,
+        ),
+        ep(
+            M::GET,
+            "/api/v1/notifications/stream",
+            notifications::stream,
+        ),
     ]
 }
 

@@ -93,6 +93,11 @@ use crate::http::{auth, customers, problem, system, tokens, trash, users};
         crate::http::imports::errors_csv,
         crate::http::imports::cancel,
         crate::http::imports::commit,
+        crate::http::notifications::list,
+        crate::http::notifications::unread_count,
+        crate::http::notifications::read,
+        crate::http::notifications::read_all,
+        crate::http::notifications::stream,
     ),
     components(responses(problem::Problem)),
     modifiers(&BearerAuth),
@@ -114,6 +119,7 @@ use crate::http::{auth, customers, problem, system, tokens, trash, users};
         (name = "exports", description = "Lists as CSV files (admins and managers)"),
         (name = "imports", description = "CSV import jobs (admins and managers)"),
         (name = "duplicates", description = "Finding and merging duplicate customers and contacts (admins and managers)"),
+        (name = "notifications", description = "What others did to your records, reminders and overdue tasks; each user sees only their own"),
     )
 )]
 struct ApiDoc;

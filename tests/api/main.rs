@@ -15,6 +15,7 @@ mod duplicates;
 mod exports;
 mod imports;
 mod leads;
+mod notifications;
 mod problems;
 mod robustness;
 mod search;

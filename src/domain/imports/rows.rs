@@ -117,7 +117,7 @@ impl Job {
             layout: Arc::new(Layout { headers, mapping }),
             policy,
             dry_run,
-            actor,
+            actor: actor.for_import(),
             base_currency,
             users: HashMap::new(),
             pending: HashMap::new(),

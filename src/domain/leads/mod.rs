@@ -21,8 +21,9 @@ use crate::auth::permissions::{self, Field, Ownership, RecordAction};
 use crate::domain::audit::{self, Entry};
 use crate::domain::clock::Timestamp;
 use crate::domain::currency::Currency;
-use crate::domain::new_id;
+use crate::domain::notifications::{self, About, NotificationKind};
 use crate::domain::records::{self, Kind, META_COLUMNS, Meta};
+use crate::domain::{new_id, stages};
 use crate::error::{AppError, AppResult};
 use input::{blank, merge};
 
@@ -171,6 +172,7 @@ pub fn create(
             .entity(&lead.meta.id)
             .after(&lead),
     )?;
+    notify(conn, actor, None, &lead)?;
     Ok(lead.visible_to(actor))
 }
 
@@ -249,7 +251,50 @@ fn save(conn: &Connection, actor: &Actor, before: Lead, input: &LeadInput) -> Ap
         )?;
     }
     audit_update(conn, actor, &before, &after, entered.is_some())?;
+    notify(conn, actor, Some(&before), &after)?;
     Ok(after.visible_to(actor))
+}
+
+/// Tells a lead's new assignee that it is theirs now, or its assignee that someone else
+/// moved it to another stage.
+fn notify(conn: &Connection, actor: &Actor, before: Option<&Lead>, after: &Lead) -> AppResult<()> {
+    let about = About::lead(&after.meta.id);
+    let assignee = after.assigned_to.as_deref();
+    let before_assignee = before.and_then(|b| b.assigned_to.as_deref());
+    if assignee != before_assignee {
+        return notifications::reassigned(
+            conn,
+            actor,
+            before_assignee,
+            assignee,
+            NotificationKind::LeadAssigned,
+            about,
+            || format!("{} assigned you the lead “{}”", actor.name, after.title),
+        );
+    }
+    match before {
+        Some(before) if before.stage != after.stage => {
+            let label = |key: &str| -> AppResult<String> {
+                Ok(stages::find(conn, key)?.map_or_else(|| key.to_owned(), |s| s.label))
+            };
+            let message = format!(
+                "{} moved your lead “{}” from {} to {}",
+                actor.name,
+                after.title,
+                label(&before.stage)?,
+                label(&after.stage)?
+            );
+            notifications::notify(
+                conn,
+                actor,
+                assignee,
+                NotificationKind::LeadStageChanged,
+                about,
+                &message,
+            )
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Writes every column of an existing lead as `lead` has it.

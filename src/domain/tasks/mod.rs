@@ -18,6 +18,7 @@ use crate::domain::audit::{self, Entry};
 use crate::domain::choice::Choice;
 use crate::domain::clock::Timestamp;
 use crate::domain::new_id;
+use crate::domain::notifications::{self, About, NotificationKind};
 use crate::domain::records::{self, Kind, META_COLUMNS, Meta, nullable};
 use crate::domain::values::{instant, multiline_text, required_text};
 use crate::error::{AppError, AppResult, Violations};
@@ -311,6 +312,7 @@ pub fn create(conn: &Connection, actor: &Actor, input: &TaskInput) -> AppResult<
             .entity(&task.meta.id)
             .after(&task),
     )?;
+    notify_assignee(conn, actor, None, &task)?;
     Ok(task)
 }
 
@@ -390,7 +392,25 @@ pub fn update(
             .entity(id)
             .changes(&before, &after),
     )?;
+    notify_assignee(conn, actor, before.assigned_to.as_deref(), &after)?;
     Ok(after)
+}
+
+fn notify_assignee(
+    conn: &Connection,
+    actor: &Actor,
+    before: Option<&str>,
+    task: &Task,
+) -> AppResult<()> {
+    notifications::reassigned(
+        conn,
+        actor,
+        before,
+        task.assigned_to.as_deref(),
+        NotificationKind::TaskAssigned,
+        About::task(&task.meta.id),
+        || format!("{} assigned you the task “{}”", actor.name, task.title),
+    )
 }
 
 /// Marks a task completed. Completing a completed task changes nothing and succeeds, even
