@@ -25,6 +25,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0005_search_deferred",
         include_str!("migrations/0005_search_deferred.sql"),
     ),
+    (
+        "0006_attachments",
+        include_str!("migrations/0006_attachments.sql"),
+    ),
 ];
 
 /// The schema version this binary writes.
