@@ -257,53 +257,83 @@ async fn list_for(
     Ok(HttpResponse::Ok().json(page))
 }
 
-macro_rules! list_route {
-    ($name:ident, $path:literal, $tag:literal, $entity:expr, $what:literal) => {
-        #[doc = concat!("The live files attached to a ", $what, ", newest first (whoever may read it; `q` matches filenames). 404 when the ", $what, " is missing or in the trash.")]
-        #[utoipa::path(get, path = $path, tag = $tag,
-            params(("id" = String, Path), AttachmentListQuery),
-            responses((status = 200, description = "A page of attachments", body = Page<Attachment>),
-                (status = 400, response = Problem), (status = 401, response = Problem),
-                (status = 404, response = Problem), (status = 422, response = Problem)))]
-        pub async fn $name(
-            state: web::Data<AppState>,
-            credentials: Credentials,
-            id: web::Path<String>,
-            query: web::Query<Vec<(String, String)>>,
-        ) -> AppResult<HttpResponse> {
-            list_for(state, credentials, $entity, id.into_inner(), query).await
-        }
-    };
+/// The live files attached to a customer, newest first (whoever may read the customer; `q`
+/// matches filenames). 404 when the customer is missing or in the trash.
+#[utoipa::path(get, path = "/api/v1/customers/{id}/attachments", tag = "attachments",
+    params(("id" = String, Path), AttachmentListQuery),
+    responses((status = 200, description = "A page of attachments", body = Page<Attachment>),
+        (status = 400, response = Problem), (status = 401, response = Problem),
+        (status = 404, response = Problem), (status = 422, response = Problem)))]
+pub async fn customer(
+    state: web::Data<AppState>,
+    credentials: Credentials,
+    id: web::Path<String>,
+    query: web::Query<Vec<(String, String)>>,
+) -> AppResult<HttpResponse> {
+    list_for(
+        state,
+        credentials,
+        EntityType::Customer,
+        id.into_inner(),
+        query,
+    )
+    .await
 }
 
-list_route!(
-    customer,
-    "/api/v1/customers/{id}/attachments",
-    "attachments",
-    EntityType::Customer,
-    "customer"
-);
-list_route!(
-    contact,
-    "/api/v1/contacts/{id}/attachments",
-    "attachments",
-    EntityType::Contact,
-    "contact"
-);
-list_route!(
-    lead,
-    "/api/v1/leads/{id}/attachments",
-    "attachments",
-    EntityType::Lead,
-    "lead"
-);
-list_route!(
-    task,
-    "/api/v1/tasks/{id}/attachments",
-    "attachments",
-    EntityType::Task,
-    "task"
-);
+/// The live files attached to a contact, newest first (whoever may read the contact; `q`
+/// matches filenames). 404 when the contact is missing or in the trash.
+#[utoipa::path(get, path = "/api/v1/contacts/{id}/attachments", tag = "attachments",
+    params(("id" = String, Path), AttachmentListQuery),
+    responses((status = 200, description = "A page of attachments", body = Page<Attachment>),
+        (status = 400, response = Problem), (status = 401, response = Problem),
+        (status = 404, response = Problem), (status = 422, response = Problem)))]
+pub async fn contact(
+    state: web::Data<AppState>,
+    credentials: Credentials,
+    id: web::Path<String>,
+    query: web::Query<Vec<(String, String)>>,
+) -> AppResult<HttpResponse> {
+    list_for(
+        state,
+        credentials,
+        EntityType::Contact,
+        id.into_inner(),
+        query,
+    )
+    .await
+}
+
+/// The live files attached to a lead, newest first (whoever may read the lead; `q`
+/// matches filenames). 404 when the lead is missing or in the trash.
+#[utoipa::path(get, path = "/api/v1/leads/{id}/attachments", tag = "attachments",
+    params(("id" = String, Path), AttachmentListQuery),
+    responses((status = 200, description = "A page of attachments", body = Page<Attachment>),
+        (status = 400, response = Problem), (status = 401, response = Problem),
+        (status = 404, response = Problem), (status = 422, response = Problem)))]
+pub async fn lead(
+    state: web::Data<AppState>,
+    credentials: Credentials,
+    id: web::Path<String>,
+    query: web::Query<Vec<(String, String)>>,
+) -> AppResult<HttpResponse> {
+    list_for(state, credentials, EntityType::Lead, id.into_inner(), query).await
+}
+
+/// The live files attached to a task, newest first (whoever may read the task; `q`
+/// matches filenames). 404 when the task is missing or in the trash.
+#[utoipa::path(get, path = "/api/v1/tasks/{id}/attachments", tag = "attachments",
+    params(("id" = String, Path), AttachmentListQuery),
+    responses((status = 200, description = "A page of attachments", body = Page<Attachment>),
+        (status = 400, response = Problem), (status = 401, response = Problem),
+        (status = 404, response = Problem), (status = 422, response = Problem)))]
+pub async fn task(
+    state: web::Data<AppState>,
+    credentials: Credentials,
+    id: web::Path<String>,
+    query: web::Query<Vec<(String, String)>>,
+) -> AppResult<HttpResponse> {
+    list_for(state, credentials, EntityType::Task, id.into_inner(), query).await
+}
 
 /// Move a file to the trash: its uploader (while they may read the record) or whoever may
 /// edit the record. `If-Match`, when sent, must be the file's ETag (its SHA-256).

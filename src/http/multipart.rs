@@ -71,12 +71,13 @@ pub async fn read_text(field: &mut Field, cap: usize) -> AppResult<String> {
     Ok(String::from_utf8_lossy(&bytes).trim().to_owned())
 }
 
-/// The part's filename as the client sent it, if any.
+/// The part's filename as the client sent it, if any: the RFC 8187 `filename*` when given
+/// (decoded as UTF-8, replacing what is not), else `filename`.
 pub fn filename(field: &Field) -> Option<String> {
-    field
-        .content_disposition()
-        .and_then(|cd| cd.get_filename())
-        .map(str::to_owned)
+    let cd = field.content_disposition()?;
+    cd.get_filename_ext()
+        .map(|ext| String::from_utf8_lossy(&ext.value).into_owned())
+        .or_else(|| cd.get_filename().map(str::to_owned))
 }
 
 pub fn bad_form(e: actix_multipart::MultipartError) -> AppError {
