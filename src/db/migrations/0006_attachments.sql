@@ -6,8 +6,8 @@
 -- download or a range request reads only the chunks it sends, one at a time.
 -- `entity_type`/`entity_id` name the record the file belongs to (no foreign key: it points
 -- into one of four tables). An attachment is in the trash while `deleted_at` is set: deleted
--- on its own, or trashed together with its record (same `deleted_at` as the record's, which
--- is how restoring the record brings back exactly those).
+-- on its own, or trashed together with its record (`with_record` = 1, which is how restoring
+-- the record brings back exactly those).
 
 CREATE TABLE attachments (
     id           TEXT PRIMARY KEY,
@@ -21,7 +21,8 @@ CREATE TABLE attachments (
     created_by   TEXT REFERENCES users (id),
     created_at   TEXT NOT NULL,
     deleted_at   TEXT,
-    deleted_by   TEXT REFERENCES users (id)
+    deleted_by   TEXT REFERENCES users (id),
+    with_record  INTEGER NOT NULL DEFAULT 0 CHECK (with_record IN (0, 1))
 ) STRICT;
 
 -- A record's files newest first, and its timeline's "uploaded" and "deleted" items.

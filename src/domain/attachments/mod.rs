@@ -404,7 +404,8 @@ pub fn delete(
     }
     let now = Timestamp::now().to_stored();
     conn.prepare_cached(
-        "UPDATE attachments SET deleted_at = ?2, deleted_by = ?3 WHERE id = ?1 AND deleted_at IS NULL",
+        "UPDATE attachments SET deleted_at = ?2, deleted_by = ?3, with_record = 0
+          WHERE id = ?1 AND deleted_at IS NULL",
     )?
     .execute(params![id, now, actor.user_id])?;
     audit::record(
@@ -439,7 +440,7 @@ pub fn restore(conn: &Connection, actor: &Actor, id: &str) -> AppResult<Attachme
         attachment.created_by.as_deref(),
     )?;
     conn.prepare_cached(
-        "UPDATE attachments SET deleted_at = NULL, deleted_by = NULL WHERE id = ?1",
+        "UPDATE attachments SET deleted_at = NULL, deleted_by = NULL, with_record = 0 WHERE id = ?1",
     )?
     .execute([id])?;
     audit::record(
@@ -487,7 +488,7 @@ pub(crate) fn trash_with_record(
         return Ok(());
     };
     conn.prepare_cached(
-        "UPDATE attachments SET deleted_at = ?3, deleted_by = ?4
+        "UPDATE attachments SET deleted_at = ?3, deleted_by = ?4, with_record = 1
           WHERE entity_type = ?1 AND entity_id = ?2 AND deleted_at IS NULL",
     )?
     .execute(params![t.as_str(), id, at, actor_id])?;
@@ -506,8 +507,8 @@ pub(crate) fn restore_with_record(
         return Ok(());
     };
     conn.prepare_cached(
-        "UPDATE attachments SET deleted_at = NULL, deleted_by = NULL
-          WHERE entity_type = ?1 AND entity_id = ?2 AND deleted_at = ?3",
+        "UPDATE attachments SET deleted_at = NULL, deleted_by = NULL, with_record = 0
+          WHERE entity_type = ?1 AND entity_id = ?2 AND deleted_at = ?3 AND with_record = 1",
     )?
     .execute(params![t.as_str(), id, deleted_at])?;
     Ok(())
