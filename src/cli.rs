@@ -68,8 +68,8 @@ pub enum Command {
         #[arg(long, env = "RAPPORT_BACKUP_FORCE")]
         force: bool,
     },
-    /// Check the database: integrity, foreign keys and the audit chain. Exit code 0 only
-    /// when all pass.
+    /// Check the database: integrity, foreign keys, the audit chain, the search index, and
+    /// every attachment's bytes against its sha256. Exit code 0 only when all pass.
     Check,
     /// Fill an empty CRM with realistic demo data (users of every role, customers, contacts,
     /// leads across stages and months, tasks, activities). Demo users sign in with the
