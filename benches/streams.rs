@@ -193,7 +193,13 @@ async fn serve(binary: &Path, db: &Path) -> (Child, String) {
     let child = Command::new(binary)
         // Sign-ins are rate limited per client address: the bench signs in from "different
         // addresses" through a trusted proxy header.
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--trusted-proxy", "127.0.0.1"])
+        .args([
+            "serve",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--trusted-proxy",
+            "127.0.0.1",
+        ])
         .env("RAPPORT_DB", db)
         .env("RAPPORT_SECRET", SECRET)
         .env("RAPPORT_BCRYPT_COST", "4")
@@ -212,7 +218,10 @@ async fn serve(binary: &Path, db: &Path) -> (Child, String) {
 async fn sign_in(http: &Client, base: &str, email: &str, n: usize) -> String {
     let res = http
         .post(format!("{base}/api/v1/auth/login"))
-        .header("X-Forwarded-For", format!("10.0.{}.{}", n / 250, n % 250 + 1))
+        .header(
+            "X-Forwarded-For",
+            format!("10.0.{}.{}", n / 250, n % 250 + 1),
+        )
         .json(&json!({"email": email, "password": PASSWORD}))
         .send()
         .await

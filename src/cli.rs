@@ -68,8 +68,8 @@ pub enum Command {
         #[arg(long, env = "RAPPORT_BACKUP_FORCE")]
         force: bool,
     },
-    /// Check the database: integrity, foreign keys and the audit chain. Exit code 0 only
-    /// when all pass.
+    /// Check the database: integrity, foreign keys, the audit chain, the search index, and
+    /// every attachment's bytes against its sha256. Exit code 0 only when all pass.
     Check,
     /// Fill an empty CRM with realistic demo data (users of every role, customers, contacts,
     /// leads across stages and months, tasks, activities). Demo users sign in with the
@@ -174,6 +174,10 @@ pub struct ServeArgs {
     #[arg(long, env = "RAPPORT_MAX_IMPORT", default_value_t = 256 * 1024 * 1024)]
     pub max_import: usize,
 
+    /// Largest accepted attachment, in bytes (default 25 MiB).
+    #[arg(long, env = "RAPPORT_MAX_ATTACHMENT", default_value_t = crate::config::DEFAULT_MAX_ATTACHMENT)]
+    pub max_attachment: usize,
+
     /// On a database without users, fill it with demo data first (see `rapport demo`).
     #[arg(long, env = "RAPPORT_DEMO")]
     pub demo: bool,
@@ -251,6 +255,7 @@ impl ServeArgs {
             workers,
             max_body_bytes: self.max_body,
             max_import_bytes: self.max_import,
+            max_attachment_bytes: self.max_attachment,
             base_currency: self.base_currency,
             login_limits: Default::default(),
             notification_retention: self.notification_retention,
@@ -399,7 +404,9 @@ pub fn check(db: &std::path::Path) -> Result<ExitCode, String> {
     let conn = open_existing(db)?;
     let report = maintenance::check(&conn).map_err(|e| e.to_string())?;
     if report.passed() {
-        println!("integrity: ok\nforeign keys: ok\naudit chain: ok\nsearch index: ok");
+        println!(
+            "integrity: ok\nforeign keys: ok\naudit chain: ok\nsearch index: ok\nattachments: ok"
+        );
         return Ok(ExitCode::SUCCESS);
     }
     for line in &report.integrity {
@@ -413,6 +420,9 @@ pub fn check(db: &std::path::Path) -> Result<ExitCode, String> {
     }
     for line in &report.search_index {
         println!("search index: {line}");
+    }
+    for line in &report.attachments {
+        println!("attachments: {line}");
     }
     Ok(ExitCode::FAILURE)
 }

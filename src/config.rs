@@ -36,6 +36,9 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// The default of `--max-attachment`: 25 MiB.
+pub const DEFAULT_MAX_ATTACHMENT: usize = 25 * 1024 * 1024;
+
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
     pub db: PathBuf,
@@ -52,6 +55,8 @@ pub struct ServeConfig {
     pub max_body_bytes: usize,
     /// Largest CSV upload (`POST /imports` streams it, so `max_body_bytes` does not apply).
     pub max_import_bytes: usize,
+    /// Largest attachment (`POST /attachments` streams it too).
+    pub max_attachment_bytes: usize,
     /// The currency of new leads that name none.
     pub base_currency: Currency,
     /// Sign-in throttling; not a flag (the defaults are the policy), tests tighten or
@@ -101,6 +106,7 @@ impl ServeConfig {
             workers: 2,
             max_body_bytes: 1024 * 1024,
             max_import_bytes: 16 * 1024 * 1024,
+            max_attachment_bytes: DEFAULT_MAX_ATTACHMENT,
             base_currency: Currency::usd(),
             login_limits: LoginLimits::default(),
             notification_retention: Duration::from_secs(90 * 24 * 3600),

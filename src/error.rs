@@ -44,6 +44,9 @@ pub enum AppError {
     PayloadTooLarge { limit: usize },
     #[error("unsupported content type: expected {expected}")]
     UnsupportedMediaType { expected: &'static str },
+    /// A `Range` none of whose bytes exist in a representation of `size` bytes.
+    #[error("range not satisfiable (size {size})")]
+    RangeNotSatisfiable { size: u64 },
     #[error("validation failed")]
     Validation(Vec<FieldError>),
     #[error("rate limited")]
@@ -75,6 +78,7 @@ impl AppError {
             Self::PreconditionFailed => 412,
             Self::PayloadTooLarge { .. } => 413,
             Self::UnsupportedMediaType { .. } => 415,
+            Self::RangeNotSatisfiable { .. } => 416,
             Self::Validation(_) => 422,
             Self::RateLimited { .. } => 429,
             Self::Unavailable(_) => 503,
@@ -95,6 +99,7 @@ impl AppError {
             Self::PreconditionFailed => "Precondition failed",
             Self::PayloadTooLarge { .. } => "Body too large",
             Self::UnsupportedMediaType { .. } => "Unsupported content type",
+            Self::RangeNotSatisfiable { .. } => "Range not satisfiable",
             Self::Validation(_) => "Validation failed",
             Self::RateLimited { .. } => "Too many requests",
             Self::Unavailable(_) => "Service unavailable",
@@ -118,6 +123,9 @@ impl AppError {
             }
             Self::PayloadTooLarge { limit } => format!("The body exceeds {limit} bytes."),
             Self::UnsupportedMediaType { expected } => format!("Send the body as {expected}."),
+            Self::RangeNotSatisfiable { size } => {
+                format!("The range asks for bytes past the end; the file has {size} bytes.")
+            }
             Self::Validation(errors) => match errors.len() {
                 1 => format!("{}: {}", errors[0].field, errors[0].message),
                 n => format!("{n} fields are invalid."),
@@ -142,6 +150,7 @@ impl AppError {
             Self::PreconditionFailed => "precondition-failed",
             Self::PayloadTooLarge { .. } => "payload-too-large",
             Self::UnsupportedMediaType { .. } => "unsupported-media-type",
+            Self::RangeNotSatisfiable { .. } => "range-not-satisfiable",
             Self::Validation(_) => "validation",
             Self::RateLimited { .. } => "rate-limited",
             Self::Unavailable(_) => "unavailable",

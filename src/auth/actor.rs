@@ -49,6 +49,16 @@ impl Actor {
         permissions::may(self.role, action, record, ownership)
     }
 
+    pub fn may_attachment(
+        &self,
+        action: permissions::AttachmentAction,
+        parent: Record,
+        parent_ownership: Ownership,
+        uploader: Ownership,
+    ) -> bool {
+        permissions::may_attachment(self.role, action, parent, parent_ownership, uploader)
+    }
+
     pub fn session_id(&self) -> Option<&str> {
         match &self.via {
             Via::Session { session_id } => Some(session_id),

@@ -9,6 +9,10 @@
 //! | reassign, bulk edit, export, import | yes | yes | no | no |
 //! | dashboard | team or one rep | team or one rep | own figures | own tasks, no money |
 //! | users, stages, webhooks, audit, purge, backup | yes | no | no | no |
+//!
+//! Attachments follow the record they are attached to ([`may_attachment`]): read, list and
+//! download with the record; upload with the right to edit it; delete (and restore) with
+//! the right to edit it, or as the uploader who can still read it.
 
 use serde::{Deserialize, Serialize};
 
@@ -176,6 +180,55 @@ pub fn may(role: Role, action: RecordAction, record: Record, ownership: Ownershi
     }
 }
 
+/// What can be done with a file attached to a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttachmentAction {
+    /// See it in the record's list, download it.
+    Read,
+    /// Attach a new file to the record.
+    Upload,
+    /// Move it to the trash, or restore it from there. Purging is
+    /// [`Capability::PurgeTrash`].
+    Delete,
+}
+
+impl AttachmentAction {
+    pub const ALL: [AttachmentAction; 3] = [
+        AttachmentAction::Read,
+        AttachmentAction::Upload,
+        AttachmentAction::Delete,
+    ];
+}
+
+/// The records files can be attached to.
+pub const ATTACHABLE: [Record; 4] = [
+    Record::Customer,
+    Record::Contact,
+    Record::Lead,
+    Record::Task,
+];
+
+/// May `role` do `action` with a file attached to a `parent` record? `parent_ownership` is
+/// the caller's ownership of the record, `uploader` whether the caller uploaded the file
+/// (for uploads: irrelevant). Attachments follow their record: whoever may read the record
+/// reads its files; whoever may edit it uploads and deletes; and the uploader may delete
+/// their own file as long as they can still read the record.
+pub fn may_attachment(
+    role: Role,
+    action: AttachmentAction,
+    parent: Record,
+    parent_ownership: Ownership,
+    uploader: Ownership,
+) -> bool {
+    let read = may(role, RecordAction::Read, parent, parent_ownership);
+    let edit = may(role, RecordAction::Edit, parent, parent_ownership);
+    match action {
+        AttachmentAction::Read => read,
+        AttachmentAction::Upload => edit,
+        AttachmentAction::Delete => edit || (uploader == Ownership::Own && read),
+    }
+}
+
 pub fn has(role: Role, capability: Capability) -> bool {
     use Capability::*;
     match capability {
@@ -254,6 +307,52 @@ mod tests {
                     ]
                     .iter()
                     .collect()
+                })
+                .collect();
+            assert_eq!(got.join(" "), *row, "{action:?} {record:?}");
+        }
+    }
+
+    /// Each string is one row: the four roles (admin, manager, sales, support), each with
+    /// four cells: (record own, file own), (record own, file other's), (record other's, file
+    /// own), (record other's, file other's).
+    #[test]
+    fn attachment_table_cell_by_cell() {
+        use AttachmentAction::*;
+        use Ownership::*;
+        use Record::*;
+        let expected: &[(AttachmentAction, Record, &str)] = &[
+            (Read, Customer, "YYYY YYYY YYYY YYYY"),
+            (Read, Contact, "YYYY YYYY YYYY YYYY"),
+            (Read, Lead, "YYYY YYYY YYYY YYYY"),
+            (Read, Task, "YYYY YYYY YYYY YYYY"),
+            (Upload, Customer, "YYYY YYYY YY-- ----"),
+            (Upload, Contact, "YYYY YYYY YY-- YY--"),
+            (Upload, Lead, "YYYY YYYY YY-- ----"),
+            (Upload, Task, "YYYY YYYY YY-- YY--"),
+            (Delete, Customer, "YYYY YYYY YYY- Y-Y-"),
+            (Delete, Contact, "YYYY YYYY YYY- YYY-"),
+            (Delete, Lead, "YYYY YYYY YYY- Y-Y-"),
+            (Delete, Task, "YYYY YYYY YYY- YYY-"),
+        ];
+        assert_eq!(
+            expected.len(),
+            AttachmentAction::ALL.len() * ATTACHABLE.len()
+        );
+        for (action, record, row) in expected {
+            let got: Vec<String> = ROLES
+                .iter()
+                .map(|&role| {
+                    [(Own, Own), (Own, Others), (Others, Own), (Others, Others)]
+                        .iter()
+                        .map(|&(parent, file)| {
+                            if may_attachment(role, *action, *record, parent, file) {
+                                'Y'
+                            } else {
+                                '-'
+                            }
+                        })
+                        .collect()
                 })
                 .collect();
             assert_eq!(got.join(" "), *row, "{action:?} {record:?}");

@@ -16,6 +16,9 @@ pub struct CheckReport {
     pub audit_chain: Vec<String>,
     /// Search index problems: FTS5 integrity checks, live records missing or extra.
     pub search_index: Vec<String>,
+    /// Attachments whose bytes no longer match their size and sha256, or whose record is
+    /// gone.
+    pub attachments: Vec<String>,
 }
 
 impl CheckReport {
@@ -24,6 +27,7 @@ impl CheckReport {
             && self.foreign_keys.is_empty()
             && self.audit_chain.is_empty()
             && self.search_index.is_empty()
+            && self.attachments.is_empty()
     }
 }
 
@@ -63,6 +67,14 @@ pub fn check(conn: &Connection) -> rusqlite::Result<CheckReport> {
     )?;
     if has_search && report.integrity.is_empty() {
         report.search_index = crate::domain::search::check_index(conn)?;
+    }
+    let has_attachments: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM sqlite_schema WHERE name = 'attachment_chunks'",
+        [],
+        |r| r.get(0),
+    )?;
+    if has_attachments && report.integrity.is_empty() {
+        report.attachments = crate::domain::attachments::verify(conn)?;
     }
     Ok(report)
 }
@@ -115,6 +127,7 @@ fn write_and_verify(conn: &Connection, tmp: &Path) -> Result<(), BackupError> {
             problems.extend(report.foreign_keys);
             problems.extend(report.audit_chain);
             problems.extend(report.search_index);
+            problems.extend(report.attachments);
             return Err(BackupError::Corrupt(problems.join("; ")));
         }
     }

@@ -29,6 +29,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0006_notifications",
         include_str!("migrations/0006_notifications.sql"),
     ),
+    (
+        "0007_attachments",
+        include_str!("migrations/0007_attachments.sql"),
+    ),
 ];
 
 /// The schema version this binary writes.

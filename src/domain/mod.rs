@@ -2,6 +2,7 @@
 //! Nothing here knows about HTTP or HTML.
 
 pub mod activities;
+pub mod attachments;
 pub mod audit;
 pub mod choice;
 pub mod clock;

@@ -6,6 +6,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::auth::Actor;
 use crate::auth::permissions::{Capability, Ownership, Record, RecordAction};
+use crate::domain::attachments;
 use crate::domain::audit::{self, Entry};
 use crate::domain::clock::Timestamp;
 use crate::domain::list::ListParams;
@@ -320,6 +321,7 @@ pub fn trash(conn: &Connection, kind: Kind, id: &str, actor: &Actor, at: &str) -
     if conn.prepare_cached(&sql)?.execute(params![id, at])? == 0 {
         return Err(AppError::NotFound);
     }
+    attachments::trash_with_record(conn, kind, id, &actor.user_id, at)?;
     audit::record(
         conn,
         Entry::new(
@@ -385,6 +387,7 @@ pub fn untrash(conn: &Connection, kind: Kind, id: &str, actor: &Actor) -> AppRes
         "UPDATE {table} SET deleted_at = NULL, updated_at = ?2, version = version + 1 WHERE id = ?1"
     ))?
     .execute(params![id, now])?;
+    attachments::restore_with_record(conn, kind, id, &deleted_at)?;
     audit::record(
         conn,
         Entry::new(
@@ -430,6 +433,7 @@ pub fn erase(
     action: &str,
 ) -> AppResult<()> {
     detach_references(conn, kind, id)?;
+    attachments::erase_with_record(conn, kind, id)?;
     conn.prepare_cached(&format!("DELETE FROM {} WHERE id = ?1", kind.table()))?
         .execute([id])?;
     audit::record(
@@ -440,7 +444,7 @@ pub fn erase(
 
 /// Before a row is purged, whatever still points at it lets go, so purging never breaks a
 /// foreign key and never takes other records with it. Activities about it go too: they are
-/// part of its history.
+/// part of its history; and so do its attachments, bytes and all ([`erase`]).
 fn detach_references(conn: &Connection, kind: Kind, id: &str) -> AppResult<()> {
     let statements: &[&str] = match kind {
         Kind::Customer => &[

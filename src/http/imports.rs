@@ -18,6 +18,7 @@ use crate::domain::exports::Entity;
 use crate::domain::imports::{self, ImportStatus, OnDuplicate, Request};
 use crate::error::{AppError, AppResult, Violations};
 use crate::http::extract::OptionalJson;
+use crate::http::multipart;
 use crate::http::problem::Problem;
 use crate::state::AppState;
 
@@ -69,11 +70,8 @@ pub async fn start(
     multipart: Multipart,
 ) -> AppResult<HttpResponse> {
     let actor = state.authorize(&credentials, Capability::ImportCsv).await?;
-    if !is_multipart(&req) {
-        return Err(AppError::UnsupportedMediaType {
-            expected: "multipart/form-data",
-        });
-    }
+    multipart::require_form(&req)?;
+    multipart::refuse_declared_length(&req, state.config.max_import_bytes, 4 * FIELD_LIMIT)?;
     let (request, bytes) = read_form(multipart, state.config.max_import_bytes).await?;
     let prepared = {
         let request = request.clone();
@@ -257,23 +255,17 @@ async fn read_form(mut form: Multipart, limit: usize) -> AppResult<(Request, Vec
     let mut dry_run = None;
     let mut file: Option<(String, Vec<u8>)> = None;
     while let Some(field) = form.next().await {
-        let mut field = field.map_err(bad_form)?;
+        let mut field = field.map_err(multipart::bad_form)?;
         let name = field.name().unwrap_or_default().to_owned();
         let is_file = name == "file";
-        let filename = field
-            .content_disposition()
-            .and_then(|cd| cd.get_filename())
-            .unwrap_or("upload.csv")
-            .to_owned();
+        let filename = multipart::filename(&field).unwrap_or_else(|| "upload.csv".to_owned());
         let cap = if is_file { limit } else { FIELD_LIMIT };
         let mut bytes = Vec::new();
-        while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(bad_form)?;
-            if bytes.len() + chunk.len() > cap {
-                return Err(AppError::PayloadTooLarge { limit: cap });
-            }
-            bytes.extend_from_slice(&chunk);
-        }
+        multipart::read_part(&mut field, cap, |chunk| {
+            bytes.extend_from_slice(chunk);
+            Ok(())
+        })
+        .await?;
         let text = || String::from_utf8_lossy(&bytes).trim().to_owned();
         match name.as_str() {
             "file" => file = Some((filename, bytes)),
@@ -344,16 +336,4 @@ async fn read_form(mut form: Multipart, limit: usize) -> AppResult<(Request, Vec
         },
         bytes,
     ))
-}
-
-fn is_multipart(req: &HttpRequest) -> bool {
-    req.headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<mime::Mime>().ok())
-        .is_some_and(|m| m.type_() == mime::MULTIPART && m.subtype() == mime::FORM_DATA)
-}
-
-fn bad_form(e: actix_multipart::MultipartError) -> AppError {
-    AppError::BadRequest(format!("The multipart form cannot be read: {e}"))
 }

@@ -2,16 +2,19 @@
 //! to problem+json.
 
 pub mod activities;
+pub mod attachments;
 pub mod auth;
 pub mod contacts;
 pub mod cookies;
 pub mod customers;
+pub mod download;
 pub mod duplicates;
 pub mod exports;
 pub mod extract;
 pub mod imports;
 pub mod leads;
 pub mod middleware;
+pub mod multipart;
 pub mod notifications;
 pub mod openapi;
 pub mod problem;
@@ -127,6 +130,27 @@ pub fn endpoints() -> Vec<Endpoint> {
         ),
         ep(M::GET, "/api/v1/contacts/{id}/timeline", timeline::contact),
         ep(M::GET, "/api/v1/leads/{id}/timeline", timeline::lead),
+        // attachments
+        ep(M::POST, "/api/v1/attachments", attachments::upload),
+        ep(M::GET, "/api/v1/attachments/{id}", attachments::download),
+        ep(M::DELETE, "/api/v1/attachments/{id}", attachments::delete),
+        ep(
+            M::POST,
+            "/api/v1/attachments/{id}/restore",
+            attachments::restore,
+        ),
+        ep(
+            M::GET,
+            "/api/v1/customers/{id}/attachments",
+            attachments::customer,
+        ),
+        ep(
+            M::GET,
+            "/api/v1/contacts/{id}/attachments",
+            attachments::contact,
+        ),
+        ep(M::GET, "/api/v1/leads/{id}/attachments", attachments::lead),
+        ep(M::GET, "/api/v1/tasks/{id}/attachments", attachments::task),
         // trash and audit
         ep(M::GET, "/api/v1/trash", trash::list),
         ep(M::POST, "/api/v1/{entity}/{id}/purge", trash::purge),

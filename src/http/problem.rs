@@ -56,6 +56,9 @@ impl ResponseError for AppError {
             AppError::RateLimited { retry_after_secs } => {
                 res.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
             }
+            AppError::RangeNotSatisfiable { size } => {
+                res.insert_header((header::CONTENT_RANGE, format!("bytes */{size}")));
+            }
             AppError::Unauthorized | AppError::InvalidCredentials => {
                 res.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"rapport\""));
             }

@@ -5,6 +5,7 @@ use serde::Deserialize;
 
 use crate::auth::Credentials;
 use crate::auth::permissions::Capability;
+use crate::domain::attachments;
 use crate::domain::audit::{self, AuditEntry};
 use crate::domain::list::{ListParams, Page};
 use crate::domain::records::{self, Kind, TrashItem};
@@ -15,7 +16,7 @@ use crate::state::AppState;
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct TrashQuery {
-    /// customer, contact, lead, task or activity.
+    /// customer, contact, lead, task, activity or attachment.
     entity: String,
     /// 1 to 200, default 50.
     limit: Option<u32>,
@@ -33,12 +34,15 @@ pub async fn list(
     credentials: Credentials,
     query: web::Query<TrashQuery>,
 ) -> AppResult<HttpResponse> {
-    let kind = Kind::parse(&query.entity).ok_or_else(|| {
-        AppError::invalid(
-            "entity",
-            "must be customer, contact, lead, task or activity",
-        )
-    })?;
+    let kind = match query.entity.as_str() {
+        "attachment" => None,
+        other => Some(Kind::parse(other).ok_or_else(|| {
+            AppError::invalid(
+                "entity",
+                "must be customer, contact, lead, task, activity or attachment",
+            )
+        })?),
+    };
     let limit = query.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
         return Err(AppError::invalid(
@@ -57,7 +61,10 @@ pub async fn list(
     let page = state
         .read_as(&credentials, move |conn, actor| {
             let before = before.as_ref().map(|(a, i)| (a.as_str(), i.as_str()));
-            let mut items = records::list_trash(conn, kind, actor, limit + 1, before)?;
+            let mut items = match kind {
+                Some(kind) => records::list_trash(conn, kind, actor, limit + 1, before)?,
+                None => attachments::list_trash(conn, actor, limit + 1, before)?,
+            };
             let next_cursor = if items.len() > limit as usize {
                 items.truncate(limit as usize);
                 items.last().map(|i| format!("{}~{}", i.deleted_at, i.id))
@@ -70,9 +77,10 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(page))
 }
 
-/// Delete a record in the trash for good (admins only). What referred to it lets go of it.
+/// Delete a record in the trash for good (admins only). What referred to it lets go of it;
+/// its attachments and their bytes go with it. `attachments` purges one trashed file.
 #[utoipa::path(post, path = "/api/v1/{entity}/{id}/purge", tag = "trash",
-    params(("entity" = String, Path, description = "customers, contacts, leads, tasks or activities"), ("id" = String, Path)),
+    params(("entity" = String, Path, description = "customers, contacts, leads, tasks, activities or attachments"), ("id" = String, Path)),
     responses((status = 204, description = "Gone"), (status = 401, response = Problem),
         (status = 403, response = Problem), (status = 404, response = Problem),
         (status = 409, response = Problem)))]
@@ -82,6 +90,14 @@ pub async fn purge(
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
     let (entity, id) = path.into_inner();
+    if entity == "attachments" {
+        state
+            .write_as(&credentials, move |conn, actor| {
+                attachments::purge(conn, actor, &id)
+            })
+            .await?;
+        return Ok(HttpResponse::NoContent().finish());
+    }
     let kind = Kind::ALL
         .into_iter()
         .find(|k| k.table() == entity)

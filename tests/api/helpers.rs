@@ -25,6 +25,8 @@ pub struct Options {
     pub limits: LoginLimits,
     pub trusted_proxy: bool,
     pub base_url: String,
+    /// `--max-attachment`.
+    pub max_attachment: usize,
 }
 
 impl Default for Options {
@@ -38,6 +40,7 @@ impl Default for Options {
             },
             trusted_proxy: false,
             base_url: String::new(),
+            max_attachment: rapport::config::DEFAULT_MAX_ATTACHMENT,
         }
     }
 }
@@ -54,6 +57,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     config.login_limits = options.limits;
     config.max_body_bytes = 64 * 1024;
     config.base_url = options.base_url;
+    config.max_attachment_bytes = options.max_attachment;
     if options.trusted_proxy {
         config.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
     }

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod activities;
+mod attachments;
 mod auth;
 mod browser;
 mod cli;

@@ -1,5 +1,6 @@
 //! The timeline of a customer, contact or lead: one list, newest first, of the activities
-//! logged about it, its leads' stage changes, and the creation and completion of its tasks.
+//! logged about it, its leads' stage changes, the creation and completion of its tasks, and
+//! the files attached to it (uploaded, and deleted while they are in the trash).
 //!
 //! A record's timeline also covers the records that belong to it, as a CRM user expects
 //! when opening a company: a customer's includes its live contacts' and leads' items, a
@@ -18,6 +19,7 @@ use rusqlite::{Connection, Row};
 use serde::Serialize;
 
 use crate::domain::activities::{ActivityKind, SubjectType, excerpt};
+use crate::domain::attachments::EntityType;
 use crate::domain::choice::Choice;
 use crate::domain::list::{DEFAULT_LIMIT, MAX_LIMIT, Page};
 use crate::domain::records;
@@ -31,14 +33,18 @@ pub enum ItemType {
     StageChange,
     TaskCreated,
     TaskCompleted,
+    AttachmentAdded,
+    AttachmentDeleted,
 }
 
 impl ItemType {
-    const ALL: [ItemType; 4] = [
+    const ALL: [ItemType; 6] = [
         ItemType::TaskCreated,
         ItemType::Activity,
         ItemType::StageChange,
         ItemType::TaskCompleted,
+        ItemType::AttachmentAdded,
+        ItemType::AttachmentDeleted,
     ];
 
     /// Breaks ties between items at the same instant: a task completed the moment it was
@@ -49,6 +55,8 @@ impl ItemType {
             ItemType::Activity => 1,
             ItemType::StageChange => 2,
             ItemType::TaskCompleted => 3,
+            ItemType::AttachmentAdded => 4,
+            ItemType::AttachmentDeleted => 5,
         }
     }
 
@@ -63,7 +71,7 @@ pub struct TimelineItem {
     #[serde(rename = "type")]
     pub item_type: ItemType,
     /// When it happened: an activity's `occurred_at`, a stage change's time, a task's
-    /// `created_at` or `completed_at` (RFC 3339 UTC).
+    /// `created_at` or `completed_at`, a file's upload or deletion (RFC 3339 UTC).
     pub at: String,
     /// The activity's or task's id; a stage change's own id.
     pub id: String,
@@ -79,6 +87,15 @@ pub struct TimelineItem {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum Details {
+    /// `attachment_added` and `attachment_deleted`: the file (deleted ones are in the
+    /// trash; purged ones leave the timeline).
+    Attachment {
+        filename: String,
+        content_type: String,
+        size: i64,
+        entity_type: EntityType,
+        entity_id: String,
+    },
     /// `activity`: the activity as logged.
     Activity {
         kind: ActivityKind,
@@ -209,6 +226,24 @@ fn item(r: &Row<'_>) -> rusqlite::Result<(TimelineItem, i64)> {
                     lead_id: r.get(6)?,
                     from_stage,
                     to_stage,
+                },
+            )
+        }
+        ItemType::AttachmentAdded | ItemType::AttachmentDeleted => {
+            let filename: String = r.get(4)?;
+            let verb = if item_type == ItemType::AttachmentAdded {
+                "uploaded"
+            } else {
+                "deleted"
+            };
+            (
+                format!("File {verb}: {filename}"),
+                Details::Attachment {
+                    filename,
+                    content_type: r.get(5)?,
+                    size: r.get(6)?,
+                    entity_type: EntityType::column(r, 7)?,
+                    entity_id: r.get(8)?,
                 },
             )
         }

@@ -23,6 +23,31 @@ const STAGE_COLUMNS: &str = "from_stage, to_stage, lead_id,
      (SELECT label FROM stages WHERE key = from_stage),
      (SELECT label FROM stages WHERE key = to_stage)";
 const TASK_COLUMNS: &str = "title, status, priority, due_at, assigned_to";
+const ATTACHMENT_COLUMNS: &str = "filename, content_type, size, entity_type, entity_id";
+
+/// The upload, and while in the trash the deletion, of the files attached to records of
+/// `entity_type` whose id is `ids` (`= ?1` or `IN (…)`).
+fn attachment_events(entity_type: &str, ids: &str) -> [Source; 2] {
+    let linked = format!("entity_type = '{entity_type}' AND entity_id {ids}");
+    [
+        Source {
+            item: ItemType::AttachmentAdded,
+            table: "attachments",
+            at: "created_at",
+            actor: "created_by",
+            columns: ATTACHMENT_COLUMNS,
+            filter: linked.clone(),
+        },
+        Source {
+            item: ItemType::AttachmentDeleted,
+            table: "attachments",
+            at: "deleted_at",
+            actor: "deleted_by",
+            columns: ATTACHMENT_COLUMNS,
+            filter: format!("{linked} AND deleted_at IS NOT NULL"),
+        },
+    ]
+}
 
 fn activities(subject: &str) -> Source {
     Source {
@@ -91,6 +116,9 @@ fn sources(subject: SubjectType) -> Vec<Source> {
                 )),
                 stage_changes(&format!("lead_id IN ({leads})")),
             ];
+            all.extend(attachment_events("customer", "= ?1"));
+            all.extend(attachment_events("contact", &format!("IN ({contacts})")));
+            all.extend(attachment_events("lead", &format!("IN ({leads})")));
             all.extend(task_events(&[
                 "customer_id = ?1".to_owned(),
                 format!("contact_id IN ({contacts}) AND customer_id IS NOT ?1"),
@@ -110,6 +138,8 @@ fn sources(subject: SubjectType) -> Vec<Source> {
                 )),
                 stage_changes(&format!("lead_id IN ({leads})")),
             ];
+            all.extend(attachment_events("contact", "= ?1"));
+            all.extend(attachment_events("lead", &format!("IN ({leads})")));
             all.extend(task_events(&[
                 "contact_id = ?1".to_owned(),
                 format!("lead_id IN ({leads}) AND contact_id IS NOT ?1"),
@@ -121,6 +151,7 @@ fn sources(subject: SubjectType) -> Vec<Source> {
                 activities("subject_type = 'lead' AND subject_id = ?1"),
                 stage_changes("lead_id = ?1"),
             ];
+            all.extend(attachment_events("lead", "= ?1"));
             all.extend(task_events(&["lead_id = ?1".to_owned()]));
             all
         }
