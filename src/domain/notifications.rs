@@ -318,7 +318,8 @@ pub fn fire_due(conn: &Connection, now: &str) -> AppResult<Fired> {
     )?;
     let overdue = fire_window(
         conn,
-        "due_at",
+        // The expression the lists' `tasks_due` index is on; no deadline sorts last ('~').
+        "ifnull(due_at, '~')",
         &since,
         now,
         NotificationKind::TaskOverdue,
@@ -607,8 +608,9 @@ mod tests {
         let plans = [
             "SELECT id FROM tasks WHERE remind_at > ?1 AND remind_at <= ?2
                AND deleted_at IS NULL AND remind_at IS NOT NULL AND status <> 'completed'",
-            "SELECT id FROM tasks WHERE due_at > ?1 AND due_at <= ?2
-               AND deleted_at IS NULL AND due_at IS NOT NULL AND status <> 'completed'",
+            "SELECT id FROM tasks WHERE ifnull(due_at, '~') > ?1 AND ifnull(due_at, '~') <= ?2
+               AND deleted_at IS NULL AND ifnull(due_at, '~') IS NOT NULL
+               AND status <> 'completed'",
             "SELECT id FROM notifications WHERE user_id = ?1 AND seq > ?2 ORDER BY seq LIMIT 5",
             "SELECT count(*) FROM notifications WHERE user_id = ?1 AND read_at IS NULL",
         ];

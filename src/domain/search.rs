@@ -384,6 +384,27 @@ fn describe(conn: &Connection, kind: Kind, id: &str) -> AppResult<Option<Hit>> {
 /// segment would sit on level 1, and within a few dozen single-record commits FTS5 would
 /// start merging their small segments into it, rewriting the whole index a few hundred pages
 /// at a time (create lead on the large demo: 3.2 ms mean instead of 0.36).
+/// FTS5's defaults: it flushes its pending terms to a new segment past 1 MiB, and merges
+/// every 4 segments of a level.
+const DEFAULT_HASH_BYTES: i64 = 1024 * 1024;
+const DEFAULT_AUTOMERGE: i64 = 4;
+/// For one big rebuild: a few large segments instead of hundreds of 1 MiB ones that would
+/// be merged over and over on the way. They are then merged into one ('optimize'): left as
+/// they are, every later write's automerge would take on their merge, a step at a time.
+const BULK_HASH_BYTES: i64 = 256 * 1024 * 1024;
+
+/// The statements that set both search tables' pending-terms budget and automerge.
+fn fts_settings(hash_bytes: i64, automerge: i64) -> String {
+    ["search_words", "search_trigrams"]
+        .map(|t| {
+            format!(
+                "INSERT INTO {t} ({t}, rank) VALUES ('hashsize', {hash_bytes});
+                 INSERT INTO {t} ({t}, rank) VALUES ('automerge', {automerge});"
+            )
+        })
+        .concat()
+}
+
 pub fn bulk_indexed(
     conn: &Connection,
     fill: impl FnOnce(&Connection) -> AppResult<()>,
@@ -392,12 +413,16 @@ pub fn bulk_indexed(
     fill(conn)?;
     conn.execute("DELETE FROM search_deferring", [])?;
     let t = std::time::Instant::now();
-    conn.execute_batch(
-        "DELETE FROM search_docs;
+    conn.execute_batch(&format!(
+        "{bulk}
+         DELETE FROM search_docs;
          INSERT INTO search_entry (kind, id) SELECT kind, id FROM search_text;
          INSERT INTO search_words (search_words) VALUES ('optimize');
-         INSERT INTO search_trigrams (search_trigrams) VALUES ('optimize');",
-    )?;
+         INSERT INTO search_trigrams (search_trigrams) VALUES ('optimize');
+         {normal}",
+        bulk = fts_settings(BULK_HASH_BYTES, 0),
+        normal = fts_settings(DEFAULT_HASH_BYTES, DEFAULT_AUTOMERGE),
+    ))?;
     tracing::debug!(elapsed = ?t.elapsed(), "search index rebuilt");
     Ok(())
 }

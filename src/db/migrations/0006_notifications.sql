@@ -24,8 +24,7 @@ CREATE INDEX notifications_unread ON notifications (user_id, created_at, id)
 CREATE INDEX notifications_stream ON notifications (user_id, seq);
 CREATE INDEX notifications_read ON notifications (read_at) WHERE read_at IS NOT NULL;
 
--- The scheduler fires what falls due in (its last run, now]: reminders and deadlines.
+-- The scheduler fires what falls due in (its last run, now]: reminders here, deadlines
+-- through the lists' `tasks_due` index.
 CREATE INDEX tasks_remind ON tasks (remind_at)
     WHERE deleted_at IS NULL AND remind_at IS NOT NULL;
-CREATE INDEX tasks_deadline ON tasks (due_at)
-    WHERE deleted_at IS NULL AND due_at IS NOT NULL;
