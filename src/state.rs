@@ -23,6 +23,10 @@ pub struct AppState {
     pub limiter: LoginLimiter,
     pub setup: SetupGate,
     pub config: ServeConfig,
+    /// How the last scheduled snapshot went.
+    pub backup_status: crate::db::backups::Status,
+    /// Held (shared) for as long as the server runs: `restore` and upgrades refuse meanwhile.
+    pub db_lock: crate::db::lock::DbLock,
 }
 
 impl AppState {
