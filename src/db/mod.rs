@@ -319,3 +319,31 @@ fn reader_loop(rx: crossbeam_channel::Receiver<ReadJob>, pool: Pool) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_writer_leaves_checkpoints_to_the_background_and_readers_wait_for_locks() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&DbOptions {
+            path: dir.path().join("rapport.db"),
+            readers: 1,
+        })
+        .unwrap();
+        let auto: i64 = db
+            .write_blocking(|conn| {
+                Ok(conn.pragma_query_value(None, "wal_autocheckpoint", |r| r.get(0))?)
+            })
+            .unwrap();
+        assert_eq!(auto, 0);
+        let timeout: i64 = db
+            .pooled()
+            .unwrap()
+            .pragma_query_value(None, "busy_timeout", |r| r.get(0))
+            .unwrap();
+        assert!(timeout >= 5000);
+        db.final_checkpoint().unwrap();
+    }
+}
