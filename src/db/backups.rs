@@ -203,18 +203,21 @@ impl Status {
     }
 
     pub fn last_error(&self) -> Option<Failure> {
-        self.0.lock().ok().and_then(|s| s.last_error.clone())
+        self.inner().last_error.clone()
     }
 
     pub fn last_attempt_at(&self) -> Option<String> {
-        self.0.lock().ok().and_then(|s| s.last_attempt_at.clone())
+        self.inner().last_attempt_at.clone()
     }
 
     fn update(&self, f: impl FnOnce(&mut StatusInner)) {
+        f(&mut self.inner());
+    }
+
+    fn inner(&self) -> std::sync::MutexGuard<'_, StatusInner> {
         // A poisoned lock only means another thread panicked mid-update; the data is two
         // plain fields, still usable.
-        let mut guard = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        f(&mut guard);
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 

@@ -121,6 +121,39 @@ async fn scheduled_snapshots_are_complete_and_only_the_newest_are_kept() {
 }
 
 #[actix_web::test]
+async fn serve_flags_schedule_snapshots_counted_from_the_newest_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rapport.db");
+    let backups = dir.path().join("backups");
+    create_admin(&db);
+    let flags = [
+        "--backup-dir",
+        backups.to_str().unwrap(),
+        "--backup-interval",
+        "1h",
+        "--backup-keep",
+        "3",
+    ];
+    // A new folder gets its first snapshot at start.
+    let server = Server::start_with(&db, &flags).await;
+    let deadline = Instant::now() + PATIENCE;
+    while snapshots_in(&backups).is_empty() {
+        assert!(Instant::now() < deadline, "a snapshot at start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(server.terminate().await.success());
+    // A restart within the hour takes none: the next is due an hour after the newest.
+    let server = Server::start_with(&db, &flags).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(snapshots_in(&backups).len(), 1);
+    server.kill();
+
+    let out = rapport_cli(&db, &["serve", "--backup-interval", "500ms"], None);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 1s"));
+}
+
+#[actix_web::test]
 async fn a_failing_schedule_is_shown_to_admins() {
     let app = spawn_app_with(Options {
         backups: Some((Duration::from_secs(1), 3)),
