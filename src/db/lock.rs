@@ -1,6 +1,7 @@
-//! Who owns the database file. Every `rapport serve` holds a shared advisory lock on
-//! `<db>.lock` for as long as it runs (several servers on one file are fine: SQLite
-//! serialises their writes, and a new server may start before the old one stops). What must
+//! Who owns the database file. Every `rapport serve` (and `rapport import`, which writes
+//! at length) holds a shared advisory lock on `<db>.lock` for as long as it runs (several
+//! servers on one file are fine: SQLite serialises their writes, and a new server may start
+//! before the old one stops). What must
 //! run with no server at all takes the lock exclusively: `restore`, and upgrading the schema
 //! (a server that finds migrations to apply turns its shared lock exclusive while it
 //! migrates, so an older server still running is never upgraded underneath).

@@ -44,6 +44,8 @@ pub struct Db {
     changes: watch::Receiver<u64>,
     pool: Pool,
     path: PathBuf,
+    /// The database's lock, held shared while a command's `Db` lives (see [`Db::open`]).
+    _lock: Option<std::sync::Arc<lock::DbLock>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -75,13 +77,17 @@ pub enum OpenError {
 }
 
 impl Db {
-    /// Opens the file, applies pending migrations, and starts the reader and writer threads.
-    /// Upgrading a database takes its lock (see [`lock`]) for the duration.
+    /// Opens the file, applies pending migrations, and starts the reader and writer threads,
+    /// for a command that writes at length (`rapport import`). It holds the database's lock
+    /// shared, like a server, so `restore` never swaps the file under it.
     pub fn open(options: &DbOptions) -> Result<Db, OpenError> {
-        Self::start(options, open_and_migrate(&options.path)?)
+        let held = lock::shared(&options.path)?;
+        let mut db = Self::start(options, open_and_migrate_held(&options.path, &held)?)?;
+        db._lock = Some(std::sync::Arc::new(held));
+        Ok(db)
     }
 
-    /// [`Db::open`] for `serve`, which holds the database's lock already.
+    /// [`Db::open`] for `serve`, which holds the database's lock already (in `AppState`).
     pub fn open_held(options: &DbOptions, held: &lock::DbLock) -> Result<Db, OpenError> {
         Self::start(options, open_and_migrate_held(&options.path, held)?)
     }
@@ -134,6 +140,7 @@ impl Db {
             changes,
             pool,
             path: options.path.clone(),
+            _lock: None,
         })
     }
 

@@ -154,6 +154,25 @@ mod tests {
     }
 
     #[test]
+    fn every_older_version_upgrades_in_one_step() {
+        for version in 0..migrations::latest_version() as usize {
+            let dir = tempfile::tempdir().unwrap();
+            let db = dir.path().join("rapport.db");
+            {
+                let mut conn = connection::open(&db).unwrap();
+                migrations::migrate_to(&mut conn, version).unwrap();
+            }
+            let conn = open_and_migrate(&db).unwrap();
+            assert_eq!(
+                migrations::current_version(&conn).unwrap(),
+                migrations::latest_version(),
+                "from version {version}"
+            );
+            assert_eq!(snapshots_beside(&db).len(), 1, "from version {version}");
+        }
+    }
+
+    #[test]
     fn new_databases_get_no_snapshot_and_a_running_server_blocks_upgrades() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("rapport.db");
