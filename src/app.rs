@@ -44,15 +44,19 @@ const SHUTDOWN_TIMEOUT_SECS: u64 = 10;
 
 impl Running {
     /// Serves until SIGTERM or SIGINT, then stops gracefully: no new connections, requests
-    /// in flight finish (for up to 10 s), every queued write commits, and a last checkpoint
-    /// copies the WAL into the database file. The database lock is let go only after that.
+    /// in flight finish (for up to 10 s; notification streams end at once, and browsers
+    /// resume them from the next server without losing an event), every queued write
+    /// commits, and a last checkpoint copies the WAL into the database file. The database
+    /// lock is let go only after that.
     pub async fn run(self) -> std::io::Result<()> {
         let handle = self.server.handle();
+        let state = self.state.clone();
         actix_web::rt::spawn(async move {
             match stop_signal().await {
                 Ok(name) => tracing::info!(signal = name, "stopping gracefully"),
                 Err(err) => tracing::error!(%err, "cannot listen for stop signals"),
             }
+            state.stopping.send_replace(true);
             handle.stop(true).await;
         });
         self.server.await?;
@@ -110,6 +114,7 @@ pub async fn start(mut config: ServeConfig) -> Result<Running, StartError> {
         config: config.clone(),
         backup_status: backups::Status::default(),
         db_lock,
+        stopping: tokio::sync::watch::Sender::new(false),
     });
     let setup_token = (user_count == 0).then(|| state.setup.open());
 

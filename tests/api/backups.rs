@@ -432,8 +432,17 @@ async fn sigterm_finishes_in_flight_writes_and_checkpoints_them_into_the_file() 
     let server = Server::start(&db).await;
     let token = server.sign_in().await;
 
-    // Writes in flight when the signal comes; record the ones acknowledged.
+    // A browser tab's notification stream, which never ends by itself.
     let http = client();
+    let stream = http
+        .get(format!("{}/api/v1/notifications/stream", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+
+    // Writes in flight when the signal comes; record the ones acknowledged.
     let mut writes = Vec::new();
     for n in 0..40 {
         let http = http.clone();
@@ -454,7 +463,13 @@ async fn sigterm_finishes_in_flight_writes_and_checkpoints_them_into_the_file() 
         }
     }
     tokio::time::sleep(Duration::from_millis(20)).await;
+    let stopping = Instant::now();
     let status = server.terminate().await;
+    assert!(
+        stopping.elapsed() < Duration::from_secs(5),
+        "the open stream ended at once instead of holding the stop up for 10 s"
+    );
+    drop(stream);
     let mut acknowledged = Vec::new();
     for w in writes {
         acknowledged.extend(w.await.unwrap());
