@@ -57,8 +57,8 @@ pub fn restore(db: &Path, src: &Path) -> Result<Restored, RestoreError> {
     let label = src.display().to_string();
     let source = open_source(src).map_err(|e| RestoreError::Source(label.clone(), e))?;
     let version = check_identity(&source, &label)?;
-    // The full check reads today's tables; an older backup gets the integrity check, and
-    // the full one after its upgrade at the next start.
+    // The full check reads today's tables, so an older backup gets the integrity check
+    // alone (`rapport check` after its upgrade covers the rest).
     let verify = if version == migrations::latest_version() {
         Verify::Full
     } else {

@@ -37,17 +37,12 @@ fn open_and_upgrade(path: &Path, held: Option<&DbLock>) -> Result<Connection, Op
     })?;
     let mut taken = None;
     let snapshot = if pending {
+        // Upgrading runs alone: no older server may go on using the file afterwards.
         match held {
             Some(server) => server.make_exclusive()?,
             None => taken = Some(lock::exclusive(path)?),
         }
-        let dest = pre_migration_path(path, OffsetDateTime::now_utc());
-        // Integrity only: the full check reads today's tables, which an older schema does
-        // not have yet.
-        maintenance::snapshot_with(&conn, &dest, false, Verify::Integrity)
-            .map_err(OpenError::PreMigrationSnapshot)?;
-        tracing::info!(snapshot = %dest.display(), "saved a snapshot before upgrading");
-        Some(dest)
+        Some(save_before_upgrade(&conn, path)?)
     } else {
         None
     };
@@ -58,6 +53,17 @@ fn open_and_upgrade(path: &Path, held: Option<&DbLock>) -> Result<Connection, Op
     drop(taken);
     let report = report?;
     finish(conn, path, report)
+}
+
+/// Writes `rapport.db.pre-v<N>-<time>`; without it the upgrade does not happen.
+fn save_before_upgrade(conn: &Connection, path: &Path) -> Result<PathBuf, OpenError> {
+    let dest = pre_migration_path(path, OffsetDateTime::now_utc());
+    // Integrity only: the full check reads today's tables, which an older schema does not
+    // have yet.
+    maintenance::snapshot_with(conn, &dest, false, Verify::Integrity)
+        .map_err(OpenError::PreMigrationSnapshot)?;
+    tracing::info!(snapshot = %dest.display(), "saved a snapshot before upgrading");
+    Ok(dest)
 }
 
 fn migrate(
