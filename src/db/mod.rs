@@ -279,7 +279,8 @@ impl Db {
             thread::sleep(std::time::Duration::from_millis(100));
         }
         Err(AppError::internal(
-            "readers kept part of the WAL from being checkpointed",
+            "another reader (Litestream?) holds part of the WAL; it stays in the -wal file, \
+             which is safe, and is checkpointed later",
         ))
     }
 }
