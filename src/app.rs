@@ -8,7 +8,7 @@ use actix_web::{App, HttpResponse, HttpServer, web};
 use crate::auth::jwt::Keys;
 use crate::auth::rate_limit::LoginLimiter;
 use crate::config::ServeConfig;
-use crate::db::{Db, DbOptions, OpenError};
+use crate::db::{Db, DbOptions, OpenError, backups, lock};
 use crate::domain::{imports, settings, users};
 use crate::error::AppError;
 use crate::http::{self, middleware, problem};
@@ -39,7 +39,42 @@ pub struct Running {
     pub state: web::Data<AppState>,
 }
 
+/// How long a graceful stop waits for requests in flight (streams included) to finish.
+const SHUTDOWN_TIMEOUT_SECS: u64 = 10;
+
 impl Running {
+    /// Serves until SIGTERM or SIGINT, then stops gracefully: no new connections, requests
+    /// in flight finish (for up to 10 s; notification streams end at once, and browsers
+    /// resume them from the next server without losing an event), every queued write
+    /// commits, and a last checkpoint copies the WAL into the database file. The database
+    /// lock is let go only after that.
+    pub async fn run(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let state = self.state.clone();
+        actix_web::rt::spawn(async move {
+            match stop_signal().await {
+                Ok(name) => tracing::info!(signal = name, "stopping gracefully"),
+                Err(err) => tracing::error!(%err, "cannot listen for stop signals"),
+            }
+            state.stopping.send_replace(true);
+            handle.stop(true).await;
+        });
+        self.server.await?;
+        let db = self.state.db.clone();
+        // Queued in order behind every write still waiting (detached bookkeeping included).
+        if let Err(err) = db.write(|_| Ok(())).await {
+            tracing::warn!(%err, "the writer did not drain");
+        }
+        let checkpointed = web::block(move || db.final_checkpoint()).await;
+        match checkpointed {
+            Ok(Ok(())) => tracing::info!("database checkpointed; stopped"),
+            Ok(Err(err)) => tracing::warn!(%err, "final checkpoint incomplete"),
+            Err(err) => tracing::warn!(%err, "final checkpoint did not run"),
+        }
+        drop(self.state);
+        Ok(())
+    }
+
     pub fn setup_link(&self) -> Option<String> {
         self.setup_token
             .as_ref()
@@ -48,10 +83,14 @@ impl Running {
 }
 
 pub async fn start(mut config: ServeConfig) -> Result<Running, StartError> {
-    let db = Db::open(&DbOptions {
-        path: config.db.clone(),
-        readers: config.db_readers,
-    })?;
+    let db_lock = lock::shared(&config.db).map_err(OpenError::from)?;
+    let db = Db::open_held(
+        &DbOptions {
+            path: config.db.clone(),
+            readers: config.db_readers,
+        },
+        &db_lock,
+    )?;
     let configured_secret = config.secret.take();
     let (secret, user_count) = db
         .write(move |conn| {
@@ -73,6 +112,9 @@ pub async fn start(mut config: ServeConfig) -> Result<Running, StartError> {
         limiter: LoginLimiter::new(config.login_limits),
         setup: SetupGate::closed(),
         config: config.clone(),
+        backup_status: backups::Status::default(),
+        db_lock,
+        stopping: tokio::sync::watch::Sender::new(false),
     });
     let setup_token = (user_count == 0).then(|| state.setup.open());
 
@@ -94,7 +136,9 @@ pub async fn start(mut config: ServeConfig) -> Result<Running, StartError> {
             .default_service(web::to(page_not_found))
     })
     .workers(config.workers.max(1))
-    .shutdown_timeout(10);
+    // Signals are ours (see `Running::run`): actix stops abruptly on SIGINT.
+    .disable_signals()
+    .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS);
     let server = server
         .bind(&config.bind)
         .map_err(|source| StartError::Bind {
@@ -116,6 +160,10 @@ pub async fn start(mut config: ServeConfig) -> Result<Running, StartError> {
     };
     spawn_import_recovery(db.clone());
     jobs::spawn_scheduler(db.clone(), config.timers.scheduler_every);
+    if let Some(schedule) = config.backups.clone() {
+        jobs::spawn_backups(config.db.clone(), schedule, state.backup_status.clone())
+            .map_err(|e| StartError::Prepare(AppError::internal(e)))?;
+    }
     jobs::spawn_housekeeping(db, config.notification_retention);
     Ok(Running {
         server: server.run(),
@@ -139,6 +187,17 @@ fn spawn_import_recovery(db: Db) {
     if let Err(e) = spawned {
         tracing::error!(%e, "cannot start the import recovery thread");
     }
+}
+
+/// Waits for SIGTERM (systemd, docker stop) or SIGINT (Ctrl-C) and names it.
+async fn stop_signal() -> std::io::Result<&'static str> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    })
 }
 
 /// `http://127.0.0.1:8080`, or `http://localhost:8080` when listening on every interface.

@@ -12,7 +12,8 @@ use clap::{Args, Parser, Subcommand};
 use crate::auth::password;
 use crate::auth::permissions::Role;
 use crate::config::{Secret, ServeConfig};
-use crate::db::{connection, maintenance, migrations, open_and_migrate};
+use crate::db::backups::Schedule;
+use crate::db::{connection, maintenance, migrations, open_and_migrate, restore as db_restore};
 use crate::domain::audit::{self, Entry};
 use crate::domain::currency::Currency;
 use crate::domain::exports::{self, Entity, Export};
@@ -67,6 +68,14 @@ pub enum Command {
         /// Replace DEST if it exists.
         #[arg(long, env = "RAPPORT_BACKUP_FORCE")]
         force: bool,
+    },
+    /// Put the backup SRC in place of the database, while no server runs: checks SRC first
+    /// (a Rapport database, intact, not from a newer Rapport) and keeps the replaced file as
+    /// `<db>.replaced-<time>`. An older backup is upgraded at the next start.
+    Restore {
+        /// The backup to restore (a snapshot from the backup folder, `rapport backup` or the
+        /// admin download).
+        src: PathBuf,
     },
     /// Check the database: integrity, foreign keys, the audit chain, the search index, and
     /// every attachment's bytes against its sha256. Exit code 0 only when all pass.
@@ -186,6 +195,21 @@ pub struct ServeArgs {
     #[arg(long, env = "RAPPORT_BASE_CURRENCY", default_value = "USD")]
     pub base_currency: Currency,
 
+    /// Take scheduled snapshots into this folder (complete database files named
+    /// `rapport-<UTC time>.db`; the newest is always safe to copy).
+    #[arg(long, env = "RAPPORT_BACKUP_DIR")]
+    pub backup_dir: Option<PathBuf>,
+
+    /// How often to take a snapshot, counted from the newest one in the folder.
+    #[arg(long, env = "RAPPORT_BACKUP_INTERVAL", default_value = "6h",
+          value_parser = parse_backup_interval)]
+    pub backup_interval: Duration,
+
+    /// How many snapshots to keep; older ones are deleted.
+    #[arg(long, env = "RAPPORT_BACKUP_KEEP", default_value_t = 14,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub backup_keep: u32,
+
     /// How long read notifications are kept (unread ones are kept until read).
     #[arg(long, env = "RAPPORT_NOTIFICATION_RETENTION", default_value = "90d",
           value_parser = humantime::parse_duration)]
@@ -260,8 +284,22 @@ impl ServeArgs {
             login_limits: Default::default(),
             notification_retention: self.notification_retention,
             timers: Default::default(),
+            backups: self.backup_dir.map(|dir| Schedule {
+                dir,
+                interval: self.backup_interval,
+                keep: self.backup_keep as usize,
+            }),
         })
     }
+}
+
+/// At least a second: the snapshot names count seconds.
+fn parse_backup_interval(raw: &str) -> Result<Duration, String> {
+    let interval = humantime::parse_duration(raw).map_err(|e| e.to_string())?;
+    if interval < Duration::from_secs(1) {
+        return Err("must be at least 1s".into());
+    }
+    Ok(interval)
 }
 
 /// `rapport migrate`
@@ -396,6 +434,28 @@ pub fn backup(db: &std::path::Path, dest: &std::path::Path, force: bool) -> Resu
     maintenance::snapshot(&conn, dest, force).map_err(|e| e.to_string())?;
     let size = std::fs::metadata(dest).map(|m| m.len()).unwrap_or(0);
     println!("Wrote {} ({size} bytes), integrity checked", dest.display());
+    Ok(())
+}
+
+/// `rapport restore SRC`
+pub fn restore(db: &std::path::Path, src: &std::path::Path) -> Result<(), String> {
+    connection::assert_sqlite_version()?;
+    let done = db_restore::restore(db, src).map_err(|e| e.to_string())?;
+    println!(
+        "Restored {} as {} (schema version {})",
+        src.display(),
+        db.display(),
+        done.version
+    );
+    if let Some(replaced) = &done.replaced {
+        println!("The database it replaced is kept as {}", replaced.display());
+    }
+    let latest = migrations::latest_version();
+    if done.version < latest {
+        println!(
+            "The next `rapport serve` or `rapport migrate` upgrades it to version {latest}, saving a copy first."
+        );
+    }
     Ok(())
 }
 

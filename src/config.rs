@@ -66,6 +66,8 @@ pub struct ServeConfig {
     pub notification_retention: Duration,
     /// Background timings; not flags either, for the same reason.
     pub timers: Timers,
+    /// Scheduled snapshots (`--backup-dir`); `None` takes none.
+    pub backups: Option<crate::db::backups::Schedule>,
 }
 
 /// How often the server's background work runs.
@@ -114,6 +116,7 @@ impl ServeConfig {
                 scheduler_every: Duration::from_millis(500),
                 stream_keepalive: Duration::from_secs(2),
             },
+            backups: None,
         }
     }
 }

@@ -21,6 +21,7 @@ fn main() -> ExitCode {
         Command::Backup { dest, force } => {
             cli::backup(&cli.db, &dest, force).map(|()| ExitCode::SUCCESS)
         }
+        Command::Restore { src } => cli::restore(&cli.db, &src).map(|()| ExitCode::SUCCESS),
         Command::Check => cli::check(&cli.db),
         Command::Export(args) => cli::export(&cli.db, args),
         Command::Import(args) => cli::import(&cli.db, cli.bcrypt_cost, args),
@@ -66,7 +67,7 @@ fn serve(config: rapport::config::ServeConfig) -> Result<ExitCode, String> {
             println!("    {link}");
             println!();
         }
-        running.server.await.map_err(|e| e.to_string())?;
+        running.run().await.map_err(|e| e.to_string())?;
         Ok(ExitCode::SUCCESS)
     })
 }

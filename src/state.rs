@@ -23,6 +23,13 @@ pub struct AppState {
     pub limiter: LoginLimiter,
     pub setup: SetupGate,
     pub config: ServeConfig,
+    /// How the last scheduled snapshot went.
+    pub backup_status: crate::db::backups::Status,
+    /// Held (shared) for as long as the server runs: `restore` and upgrades refuse meanwhile.
+    pub db_lock: crate::db::lock::DbLock,
+    /// Turns true when a graceful stop begins: endless responses (notification streams)
+    /// end then, instead of holding the stop up until its timeout.
+    pub stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl AppState {

@@ -32,7 +32,9 @@ pub fn apply_pragmas(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
-    // Litestream owns checkpoints when it runs; ours are PASSIVE and never block readers.
+    // Automatic checkpoints are PASSIVE: they never wait for readers and never fight
+    // Litestream's checkpoints. The server's writer turns them off (a background thread
+    // checkpoints instead, see `db::spawn_checkpointer`); command-line tools keep them.
     conn.pragma_update(None, "wal_autocheckpoint", 1000)?;
     // No mmap: mapped pages count as the process's memory (peak RSS under the benchmark
     // loads: 154 MB with 64 MiB mapped, 68 MB without), while the OS page cache serves the
@@ -63,4 +65,25 @@ pub fn open_existing(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open_with_flags(path, flags)?;
     apply_pragmas(&conn)?;
     Ok(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What Litestream needs from every connection: WAL, and a busy timeout of at least 5 s
+    /// so its checkpoints never fail one of our writes.
+    #[test]
+    fn every_connection_is_ready_for_litestream() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open(&dir.path().join("rapport.db")).unwrap();
+        let mode: String = conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let timeout: i64 = conn
+            .pragma_query_value(None, "busy_timeout", |r| r.get(0))
+            .unwrap();
+        assert!(timeout >= 5000, "busy_timeout {timeout} ms");
+    }
 }

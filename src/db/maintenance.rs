@@ -29,17 +29,23 @@ impl CheckReport {
             && self.search_index.is_empty()
             && self.attachments.is_empty()
     }
+
+    /// Every problem, in one list.
+    pub fn problems(self) -> Vec<String> {
+        let mut all = self.integrity;
+        all.extend(self.foreign_keys);
+        all.extend(self.audit_chain);
+        all.extend(self.search_index);
+        all.extend(self.attachments);
+        all
+    }
 }
 
 pub fn check(conn: &Connection) -> rusqlite::Result<CheckReport> {
-    let mut report = CheckReport::default();
-    let mut stmt = conn.prepare("PRAGMA integrity_check")?;
-    for line in stmt.query_map([], |r| r.get::<_, String>(0))? {
-        let line = line?;
-        if line != "ok" {
-            report.integrity.push(line);
-        }
-    }
+    let mut report = CheckReport {
+        integrity: integrity_problems(conn)?,
+        ..CheckReport::default()
+    };
     let mut stmt = conn.prepare("PRAGMA foreign_key_check")?;
     let rows = stmt.query_map([], |r| {
         Ok(format!(
@@ -91,19 +97,40 @@ pub enum BackupError {
     Corrupt(String),
 }
 
+/// How thoroughly a snapshot is checked before it is renamed into place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verify {
+    /// Everything `rapport check` checks. Only for a database at this binary's schema
+    /// version: the audit, search and attachment checks read the current tables.
+    Full,
+    /// `PRAGMA integrity_check` alone, for files of an older schema (before a migration,
+    /// restoring an old backup).
+    Integrity,
+}
+
+/// Writes a consistent snapshot of the database behind `conn` to `dest`, fully checked.
+pub fn snapshot(conn: &Connection, dest: &Path, overwrite: bool) -> Result<(), BackupError> {
+    snapshot_with(conn, dest, overwrite, Verify::Full)
+}
+
 /// Writes a consistent snapshot of the database behind `conn` to `dest`.
 ///
 /// `VACUUM INTO` reads inside one transaction, so the copy is exactly one committed state
 /// even while the server keeps writing, and WAL content is included. The snapshot is written
 /// to a temporary name, verified, fsynced and renamed, so `dest` is either absent, the old
 /// file, or a complete new snapshot: never half-written.
-pub fn snapshot(conn: &Connection, dest: &Path, overwrite: bool) -> Result<(), BackupError> {
+pub fn snapshot_with(
+    conn: &Connection,
+    dest: &Path,
+    overwrite: bool,
+    verify: Verify,
+) -> Result<(), BackupError> {
     if dest.exists() && !overwrite {
         return Err(BackupError::Exists(dest.display().to_string()));
     }
     let tmp = temporary_sibling(dest);
     let _ = fs::remove_file(&tmp);
-    let result = write_and_verify(conn, &tmp).and_then(|()| {
+    let result = write_and_verify(conn, &tmp, verify).and_then(|()| {
         fs::rename(&tmp, dest)?;
         sync_parent_dir(dest)?;
         Ok(())
@@ -114,25 +141,37 @@ pub fn snapshot(conn: &Connection, dest: &Path, overwrite: bool) -> Result<(), B
     result
 }
 
-fn write_and_verify(conn: &Connection, tmp: &Path) -> Result<(), BackupError> {
+fn write_and_verify(conn: &Connection, tmp: &Path, verify: Verify) -> Result<(), BackupError> {
     let target = tmp.to_str().ok_or_else(|| {
         BackupError::Io(std::io::Error::other("the backup path is not valid UTF-8"))
     })?;
     conn.execute("VACUUM INTO ?1", [target])?;
     {
         let copy = Connection::open(tmp)?;
-        let report = check(&copy)?;
-        if !report.passed() {
-            let mut problems = report.integrity;
-            problems.extend(report.foreign_keys);
-            problems.extend(report.audit_chain);
-            problems.extend(report.search_index);
-            problems.extend(report.attachments);
+        let problems = match verify {
+            Verify::Full => check(&copy)?.problems(),
+            Verify::Integrity => integrity_problems(&copy)?,
+        };
+        if !problems.is_empty() {
             return Err(BackupError::Corrupt(problems.join("; ")));
         }
     }
     fs::File::open(tmp)?.sync_all()?;
     Ok(())
+}
+
+/// The lines of `PRAGMA integrity_check` other than "ok".
+pub fn integrity_problems(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare("PRAGMA integrity_check")?;
+    let lines = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    let mut problems = Vec::new();
+    for line in lines {
+        let line = line?;
+        if line != "ok" {
+            problems.push(line);
+        }
+    }
+    Ok(problems)
 }
 
 fn temporary_sibling(dest: &Path) -> std::path::PathBuf {
@@ -144,7 +183,7 @@ fn temporary_sibling(dest: &Path) -> std::path::PathBuf {
     dest.with_file_name(name)
 }
 
-fn sync_parent_dir(path: &Path) -> std::io::Result<()> {
+pub fn sync_parent_dir(path: &Path) -> std::io::Result<()> {
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),

@@ -69,9 +69,22 @@ pub fn current_version(conn: &Connection) -> rusqlite::Result<i32> {
     conn.pragma_query_value(None, "user_version", |r| r.get(0))
 }
 
+/// Whether this is a Rapport database holding data that [`migrate`] would upgrade (not a
+/// new file, which gets the baseline, nor a foreign or too new one, which it refuses).
+pub fn upgrade_pending(conn: &Connection) -> rusqlite::Result<bool> {
+    let app_id: i32 = conn.pragma_query_value(None, "application_id", |r| r.get(0))?;
+    Ok(app_id == APPLICATION_ID && current_version(conn)? < latest_version())
+}
+
 /// Brings the database to [`latest_version`], creating the baseline on an empty file.
 pub fn migrate(conn: &mut Connection, label: &str) -> Result<MigrationReport, MigrationError> {
     apply(conn, label, MIGRATIONS)
+}
+
+/// A database as an older Rapport left it, for tests of upgrades.
+#[cfg(test)]
+pub(crate) fn migrate_to(conn: &mut Connection, version: usize) -> Result<(), MigrationError> {
+    apply(conn, "test", &MIGRATIONS[..version]).map(|_| ())
 }
 
 fn apply(

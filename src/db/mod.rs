@@ -4,9 +4,13 @@
 //! throughput of `web::block` per request, and the single writer means concurrent requests
 //! never see `database is locked`.
 
+pub mod backups;
 pub mod connection;
+pub mod lock;
 pub mod maintenance;
 pub mod migrations;
+pub mod restore;
+mod upgrade;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -18,6 +22,7 @@ use tokio::sync::{oneshot, watch};
 
 use crate::error::{AppError, AppResult};
 
+pub use upgrade::{open_and_migrate, open_and_migrate_held};
 pub use writer::WRITE_BATCH_MAX;
 
 pub type Pool = r2d2::Pool<SqliteConnectionManager>;
@@ -39,6 +44,8 @@ pub struct Db {
     changes: watch::Receiver<u64>,
     pool: Pool,
     path: PathBuf,
+    /// The database's lock, held shared while a command's `Db` lives (see [`Db::open`]).
+    _lock: Option<std::sync::Arc<lock::DbLock>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -56,12 +63,36 @@ pub enum OpenError {
     Pool(#[from] r2d2::Error),
     #[error("cannot start database thread: {0}")]
     Thread(#[from] std::io::Error),
+    #[error(transparent)]
+    Locked(#[from] lock::LockError),
+    #[error(
+        "cannot write the snapshot taken before upgrading, so the database was not upgraded: {0}"
+    )]
+    PreMigrationSnapshot(maintenance::BackupError),
+    #[error("{source}. Rapport did not start; a copy from before the upgrade is at {snapshot}")]
+    Upgrade {
+        source: migrations::MigrationError,
+        snapshot: String,
+    },
 }
 
 impl Db {
-    /// Opens the file, applies pending migrations, and starts the reader and writer threads.
+    /// Opens the file, applies pending migrations, and starts the reader and writer threads,
+    /// for a command that writes at length (`rapport import`). It holds the database's lock
+    /// shared, like a server, so `restore` never swaps the file under it.
     pub fn open(options: &DbOptions) -> Result<Db, OpenError> {
-        let writer_conn = open_and_migrate(&options.path)?;
+        let held = lock::shared(&options.path)?;
+        let mut db = Self::start(options, open_and_migrate_held(&options.path, &held)?)?;
+        db._lock = Some(std::sync::Arc::new(held));
+        Ok(db)
+    }
+
+    /// [`Db::open`] for `serve`, which holds the database's lock already (in `AppState`).
+    pub fn open_held(options: &DbOptions, held: &lock::DbLock) -> Result<Db, OpenError> {
+        Self::start(options, open_and_migrate_held(&options.path, held)?)
+    }
+
+    fn start(options: &DbOptions, writer_conn: Connection) -> Result<Db, OpenError> {
         writer_conn.set_prepared_statement_cache_capacity(256);
 
         let readers = options.readers.max(1);
@@ -109,6 +140,7 @@ impl Db {
             changes,
             pool,
             path: options.path.clone(),
+            _lock: None,
         })
     }
 
@@ -216,27 +248,6 @@ impl Db {
     }
 }
 
-/// Opens a read-write connection and brings the schema up to date (used by `serve`,
-/// `migrate` and the CLI's user commands).
-pub fn open_and_migrate(path: &Path) -> Result<Connection, OpenError> {
-    connection::assert_sqlite_version().map_err(OpenError::Version)?;
-    let mut conn = connection::open(path).map_err(|source| OpenError::Open {
-        path: path.display().to_string(),
-        source,
-    })?;
-    let report = migrations::migrate(&mut conn, &path.display().to_string())?;
-    if report.created {
-        tracing::info!(path = %path.display(), version = report.to, "created a new database");
-    } else if report.from != report.to {
-        tracing::info!(
-            from = report.from,
-            to = report.to,
-            "applied schema migrations"
-        );
-    }
-    Ok(conn)
-}
-
 impl Db {
     /// A PASSIVE checkpoint now, on a connection of its own. Long jobs that keep the writer
     /// busy (imports) call it between their transactions: the background checkpointer never
@@ -248,6 +259,34 @@ impl Db {
         Ok(())
     }
 }
+
+impl Db {
+    /// The checkpoint at shutdown, once the server has stopped taking requests: PASSIVE,
+    /// like every checkpoint Rapport makes, so a Litestream still replicating keeps control
+    /// of its WAL (a TRUNCATE would wait on its read lock, and restarting the WAL is its
+    /// decision). Without Litestream nothing else reads, so PASSIVE copies every frame;
+    /// it is retried briefly while the background checkpointer is busy with the same WAL.
+    pub fn final_checkpoint(&self) -> AppResult<()> {
+        let conn = connection::open_existing(&self.path)?;
+        for _ in 0..FINAL_CHECKPOINT_TRIES {
+            let (busy, log, done): (i64, i64, i64) =
+                conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?;
+            if busy == 0 && done >= log {
+                return Ok(());
+            }
+            thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Err(AppError::internal(
+            "another reader (Litestream?) holds part of the WAL; it stays in the -wal file, \
+             which is safe, and is checkpointed later",
+        ))
+    }
+}
+
+/// A second of retries: the background checkpointer holds the WAL for milliseconds.
+const FINAL_CHECKPOINT_TRIES: usize = 10;
 
 /// How often the background checkpointer runs.
 pub const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
@@ -286,5 +325,33 @@ fn reader_loop(rx: crossbeam_channel::Receiver<ReadJob>, pool: Pool) {
             // Dropping the job drops its sender, which the awaiting request sees as an error.
             Err(err) => tracing::error!(%err, "no read connection"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_writer_leaves_checkpoints_to_the_background_and_readers_wait_for_locks() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&DbOptions {
+            path: dir.path().join("rapport.db"),
+            readers: 1,
+        })
+        .unwrap();
+        let auto: i64 = db
+            .write_blocking(|conn| {
+                Ok(conn.pragma_query_value(None, "wal_autocheckpoint", |r| r.get(0))?)
+            })
+            .unwrap();
+        assert_eq!(auto, 0);
+        let timeout: i64 = db
+            .pooled()
+            .unwrap()
+            .pragma_query_value(None, "busy_timeout", |r| r.get(0))
+            .unwrap();
+        assert!(timeout >= 5000);
+        db.final_checkpoint().unwrap();
     }
 }

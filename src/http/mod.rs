@@ -4,6 +4,7 @@
 pub mod activities;
 pub mod attachments;
 pub mod auth;
+pub mod backups;
 pub mod contacts;
 pub mod cookies;
 pub mod customers;
@@ -171,6 +172,9 @@ pub fn endpoints() -> Vec<Endpoint> {
         ),
         ep(M::POST, "/api/v1/imports/{id}/cancel", imports::cancel),
         ep(M::POST, "/api/v1/imports/{id}/commit", imports::commit),
+        // backups
+        ep(M::GET, "/api/v1/admin/backups", backups::list),
+        ep(M::GET, "/api/v1/admin/backup", backups::download),
         // notifications
         ep(M::GET, "/api/v1/notifications", notifications::list),
         ep(

@@ -137,6 +137,7 @@ pub async fn stream(
         state: state.clone(),
         credentials,
         changes,
+        stopping: state.stopping.subscribe(),
         keepalive: state.config.timers.stream_keepalive,
         last_seq: start,
         last_unread: None,
@@ -171,10 +172,18 @@ fn last_event_id(req: &HttpRequest) -> AppResult<Option<i64>> {
         })
 }
 
+/// Why an idle stream woke up.
+enum Wake {
+    Changed,
+    Idle,
+    End,
+}
+
 struct EventStream {
     state: web::Data<AppState>,
     credentials: Credentials,
     changes: watch::Receiver<u64>,
+    stopping: watch::Receiver<bool>,
     keepalive: Duration,
     last_seq: i64,
     last_unread: Option<i64>,
@@ -191,11 +200,22 @@ impl EventStream {
             if self.ended {
                 return None;
             }
-            match tokio::time::timeout(self.keepalive, self.changes.changed()).await {
-                Ok(Ok(())) => self.catch_up().await,
-                // The database is closing: so is the server.
-                Ok(Err(_)) => self.ended = true,
-                Err(_) => {
+            let wake = tokio::select! {
+                woken = tokio::time::timeout(self.keepalive, self.changes.changed()) => {
+                    match woken {
+                        Ok(Ok(())) => Wake::Changed,
+                        // The database is closing: so is the server.
+                        Ok(Err(_)) => Wake::End,
+                        Err(_) => Wake::Idle,
+                    }
+                }
+                // The server is stopping: end now, so the stop need not wait for the stream.
+                _ = self.stopping.wait_for(|stopping| *stopping) => Wake::End,
+            };
+            match wake {
+                Wake::Changed => self.catch_up().await,
+                Wake::End => self.ended = true,
+                Wake::Idle => {
                     self.catch_up().await;
                     self.queue
                         .push_back(Bytes::from_static(b": keep-alive\n\n"));

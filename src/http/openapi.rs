@@ -101,6 +101,8 @@ use crate::http::{auth, customers, problem, system, tokens, trash, users};
         crate::http::imports::errors_csv,
         crate::http::imports::cancel,
         crate::http::imports::commit,
+        crate::http::backups::list,
+        crate::http::backups::download,
         crate::http::notifications::list,
         crate::http::notifications::unread_count,
         crate::http::notifications::read,
@@ -128,6 +130,7 @@ use crate::http::{auth, customers, problem, system, tokens, trash, users};
         (name = "exports", description = "Lists as CSV files (admins and managers)"),
         (name = "imports", description = "CSV import jobs (admins and managers)"),
         (name = "duplicates", description = "Finding and merging duplicate customers and contacts (admins and managers)"),
+        (name = "backups", description = "Scheduled snapshots and a fresh database download (admins only)"),
         (name = "notifications", description = "What others did to your records, reminders and overdue tasks; each user sees only their own"),
     )
 )]

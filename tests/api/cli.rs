@@ -114,7 +114,15 @@ async fn help_lists_every_command_and_env_var() {
         .output()
         .unwrap();
     let help = String::from_utf8(out.stdout).unwrap();
-    for word in ["serve", "migrate", "user", "backup", "check", "RAPPORT_DB"] {
+    for word in [
+        "serve",
+        "migrate",
+        "user",
+        "backup",
+        "restore",
+        "check",
+        "RAPPORT_DB",
+    ] {
         assert!(help.contains(word), "{word} in --help");
     }
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_rapport"))
@@ -128,6 +136,9 @@ async fn help_lists_every_command_and_env_var() {
         "RAPPORT_TOKEN_TTL",
         "RAPPORT_TRUSTED_PROXY",
         "RAPPORT_BCRYPT_COST",
+        "RAPPORT_BACKUP_DIR",
+        "RAPPORT_BACKUP_INTERVAL",
+        "RAPPORT_BACKUP_KEEP",
     ] {
         assert!(help.contains(var), "{var} in serve --help");
     }

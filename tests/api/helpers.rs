@@ -1,6 +1,8 @@
 //! Starting the app and talking to it.
 
-use std::path::PathBuf;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::Duration;
 
 use rapport::auth::rate_limit::LoginLimits;
@@ -27,6 +29,9 @@ pub struct Options {
     pub base_url: String,
     /// `--max-attachment`.
     pub max_attachment: usize,
+    /// `--backup-interval` and `--backup-keep`, with `--backup-dir` the `backups` folder
+    /// beside the database ([`TestApp::backup_dir`]); `None` takes no snapshots.
+    pub backups: Option<(Duration, usize)>,
 }
 
 impl Default for Options {
@@ -41,6 +46,7 @@ impl Default for Options {
             trusted_proxy: false,
             base_url: String::new(),
             max_attachment: rapport::config::DEFAULT_MAX_ATTACHMENT,
+            backups: None,
         }
     }
 }
@@ -58,6 +64,13 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     config.max_body_bytes = 64 * 1024;
     config.base_url = options.base_url;
     config.max_attachment_bytes = options.max_attachment;
+    config.backups = options
+        .backups
+        .map(|(interval, keep)| rapport::db::backups::Schedule {
+            dir: dir.path().join("backups"),
+            interval,
+            keep,
+        });
     if options.trusted_proxy {
         config.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
     }
@@ -207,27 +220,145 @@ impl TestApp {
 
     /// Runs the real `rapport` binary against this app's database.
     pub fn cli(&self, args: &[&str], stdin: Option<&str>) -> std::process::Output {
-        use std::io::Write;
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_rapport"));
-        cmd.args(args)
-            .env("RAPPORT_DB", &self.db_path)
+        rapport_cli(&self.db_path, args, stdin)
+    }
+
+    /// Where `Options::backups` puts the scheduled snapshots.
+    pub fn backup_dir(&self) -> PathBuf {
+        self.db_path.with_file_name("backups")
+    }
+}
+
+/// Runs the real `rapport` binary against the database at `db`.
+pub fn rapport_cli(db: &Path, args: &[&str], stdin: Option<&str>) -> std::process::Output {
+    use std::io::Write;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rapport"));
+    cmd.args(args)
+        .env("RAPPORT_DB", db)
+        .env("RAPPORT_BCRYPT_COST", "4")
+        .env("RAPPORT_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("rapport binary runs");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    } else {
+        drop(child.stdin.take());
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// Creates `admin@example.com` with [`PASSWORD`] in the database at `db` (created if
+/// needed) through the command line, for tests that run `rapport serve` themselves.
+pub fn create_admin(db: &Path) {
+    let args = [
+        "user",
+        "create",
+        "--email",
+        "admin@example.com",
+        "--name",
+        "Ada",
+        "--role",
+        "admin",
+        "--password-stdin",
+    ];
+    let out = rapport_cli(db, &args, Some(&format!("{PASSWORD}\n")));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// How long a test waits for a server to start or stop.
+const SERVER_PATIENCE: Duration = Duration::from_secs(20);
+
+/// `rapport serve` as a separate process, so it can be killed like a crashed server or
+/// stopped the way systemd stops it.
+pub struct Server {
+    child: Child,
+    pub base: String,
+}
+
+impl Server {
+    pub async fn start(db: &Path) -> Server {
+        Self::start_with(db, &[]).await
+    }
+
+    /// With extra `serve` flags.
+    pub async fn start_with(db: &Path, args: &[&str]) -> Server {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(env!("CARGO_BIN_EXE_rapport"))
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .args(args)
+            .env("RAPPORT_DB", db)
+            .env("RAPPORT_SECRET", SECRET)
             .env("RAPPORT_BCRYPT_COST", "4")
             .env("RAPPORT_LOG", "warn")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        let mut child = cmd.spawn().expect("rapport binary runs");
-        if let Some(input) = stdin {
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(input.as_bytes())
-                .unwrap();
-        } else {
-            drop(child.stdin.take());
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = std::time::Instant::now() + SERVER_PATIENCE;
+        while client()
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .is_err()
+        {
+            assert!(std::time::Instant::now() < deadline, "rapport serve starts");
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        child.wait_with_output().unwrap()
+        Server { child, base }
+    }
+
+    /// SIGKILL: a crash.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// SIGTERM, as `systemctl stop` sends it, then waits for the exit.
+    pub async fn terminate(mut self) -> ExitStatus {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let deadline = std::time::Instant::now() + SERVER_PATIENCE;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(std::time::Instant::now() < deadline, "rapport serve stops");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Signs in as the admin [`create_admin`] made.
+    pub async fn sign_in(&self) -> String {
+        let res = client()
+            .post(format!("{}/api/v1/auth/login", self.base))
+            .json(&json!({"email": "admin@example.com", "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json::<Value>().await.unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 }
 

@@ -6,6 +6,7 @@ mod helpers;
 mod activities;
 mod attachments;
 mod auth;
+mod backups;
 mod browser;
 mod cli;
 mod concurrency;

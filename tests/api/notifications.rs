@@ -1,5 +1,3 @@
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use reqwest::{Client, Method, Response, StatusCode};
@@ -7,7 +5,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::helpers::{Login, PASSWORD, SECRET, TestApp, assert_problem, client, spawn_app};
+use crate::helpers::{Login, Server, TestApp, assert_problem, client, create_admin, spawn_app};
 
 /// How long a test waits for an event that should arrive within a second.
 const PATIENCE: Duration = Duration::from_secs(10);
@@ -492,63 +490,6 @@ async fn a_reminder_fires_when_its_time_comes() {
     assert_eq!(overdue.data["message"], "“Send the quote” is overdue");
 }
 
-/// `rapport serve` as a separate process, so it can be killed like a crashed server.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    async fn start(db: &std::path::Path) -> Server {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_rapport"))
-            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-            .env("RAPPORT_DB", db)
-            .env("RAPPORT_SECRET", SECRET)
-            .env("RAPPORT_BCRYPT_COST", "4")
-            .env("RAPPORT_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let base = format!("http://127.0.0.1:{port}");
-        let deadline = std::time::Instant::now() + PATIENCE;
-        while client()
-            .get(format!("{base}/healthz"))
-            .send()
-            .await
-            .is_err()
-        {
-            assert!(std::time::Instant::now() < deadline, "rapport serve starts");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Server { child, base }
-    }
-
-    fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-async fn sign_in(http: &Client, base: &str) -> String {
-    let res = http
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"email": "admin@example.com", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    res.json::<Value>().await.unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 async fn kinds(http: &Client, base: &str, token: &str) -> Vec<String> {
     let page: Value = http
         .get(format!("{base}/api/v1/notifications"))
@@ -571,38 +512,11 @@ async fn kinds(http: &Client, base: &str, token: &str) -> Vec<String> {
 async fn reminders_that_fell_due_while_the_server_was_down_fire_once_at_start() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("rapport.db");
-    let out = Command::new(env!("CARGO_BIN_EXE_rapport"))
-        .args([
-            "user",
-            "create",
-            "--email",
-            "admin@example.com",
-            "--name",
-            "Ada",
-            "--role",
-            "admin",
-            "--password-stdin",
-        ])
-        .env("RAPPORT_DB", &db)
-        .env("RAPPORT_BCRYPT_COST", "4")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .and_then(|mut child| {
-            use std::io::Write;
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(format!("{PASSWORD}\n").as_bytes())?;
-            child.wait_with_output()
-        })
-        .unwrap();
-    assert!(out.status.success());
+    create_admin(&db);
     let http = client();
 
     let server = Server::start(&db).await;
-    let token = sign_in(&http, &server.base).await;
+    let token = server.sign_in().await;
     let res = http
         .post(format!("{}/api/v1/tasks", server.base))
         .bearer_auth(&token)
