@@ -42,4 +42,110 @@
       return fetch(url, { credentials: "same-origin", ...options, headers });
     };
   }
+
+  // Keyboard shortcuts (listed in the ? overlay): never while typing in a field.
+  const typing = (el) => el instanceof HTMLElement && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
+  const goTo = { c: "/customers", l: "/leads", t: "/tasks", o: "/contacts", d: "/" };
+  let pendingG = 0;
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
+    const search = document.getElementById("global-search");
+    const help = document.getElementById("help");
+    if (event.key === "/" && search) {
+      event.preventDefault();
+      search.focus();
+      search.select();
+    } else if (event.key === "?" && help && help.togglePopover) {
+      event.preventDefault();
+      help.togglePopover();
+    } else if (event.key === "g") {
+      pendingG = Date.now();
+    } else if (pendingG && Date.now() - pendingG < 1500 && goTo[event.key]) {
+      pendingG = 0;
+      window.location.assign(goTo[event.key]);
+    }
+  });
+
+  // The bell's unread count stays current over Server-Sent Events (`event: unread`).
+  const bell = document.querySelector("[data-bell]");
+  if (bell && window.EventSource) {
+    const badge = bell.querySelector("[data-unread]");
+    const stream = new EventSource("/api/v1/notifications/stream");
+    stream.addEventListener("unread", (event) => {
+      let count = 0;
+      try { count = Number(JSON.parse(event.data).count) || 0; } catch { return; }
+      badge.textContent = String(count);
+      badge.hidden = count === 0;
+      bell.setAttribute("aria-label", count === 0 ? "Notifications, none unread" : `Notifications, ${count} unread`);
+    });
+    window.addEventListener("pagehide", () => stream.close());
+  }
+
+  // Suggestions as you type in the header search, from /api/v1/search. Enter without a
+  // chosen suggestion still submits the form to the full results page.
+  const input = document.getElementById("global-search");
+  const list = document.getElementById("search-suggestions");
+  if (input && list) {
+    const paths = { customer: "/customers/", contact: "/contacts/", lead: "/leads/" };
+    let timer = 0;
+    let seq = 0;
+    const hide = () => { list.hidden = true; list.replaceChildren(); input.removeAttribute("aria-activedescendant"); };
+    const show = (items) => {
+      list.replaceChildren(...items.map((hit, i) => {
+        const li = document.createElement("li");
+        li.setAttribute("role", "option");
+        const a = document.createElement("a");
+        a.href = (paths[hit.type] || "/search?q=") + encodeURIComponent(hit.id);
+        a.id = `suggestion-${i}`;
+        const kind = document.createElement("span");
+        kind.className = "kind";
+        kind.textContent = hit.type;
+        const title = document.createElement("span");
+        title.textContent = hit.title;
+        a.append(kind, title);
+        li.append(a);
+        return li;
+      }));
+      list.hidden = items.length === 0;
+    };
+    input.addEventListener("input", () => {
+      clearTimeout(timer);
+      const q = input.value.trim();
+      if (q.length < 2) { hide(); return; }
+      timer = setTimeout(async () => {
+        const mine = ++seq;
+        try {
+          const res = await fetch(`/api/v1/search?limit=8&q=${encodeURIComponent(q)}`, { credentials: "same-origin" });
+          if (!res.ok || mine !== seq) return;
+          show((await res.json()).items || []);
+        } catch { /* offline: the form still works */ }
+      }, 150);
+    });
+    input.addEventListener("keydown", (event) => {
+      const links = [...list.querySelectorAll("a")];
+      if (!links.length) return;
+      const current = links.findIndex((a) => a.getAttribute("aria-selected") === "true");
+      let next = current;
+      if (event.key === "ArrowDown") next = Math.min(current + 1, links.length - 1);
+      else if (event.key === "ArrowUp") next = Math.max(current - 1, -1);
+      else if (event.key === "Enter" && current >= 0) { event.preventDefault(); links[current].click(); return; }
+      else if (event.key === "Escape") { hide(); return; }
+      else return;
+      event.preventDefault();
+      links.forEach((a, i) => a.setAttribute("aria-selected", String(i === next)));
+      if (next >= 0) input.setAttribute("aria-activedescendant", links[next].id);
+    });
+    document.addEventListener("click", (event) => { if (!list.contains(event.target) && event.target !== input) hide(); });
+  }
+
+  // The stage form asks for a reason only when the chosen stage is a lost one.
+  document.querySelectorAll("form[data-lost-stages]").forEach((form) => {
+    const lost = form.dataset.lostStages.split(",");
+    const stage = form.querySelector("select[name=stage]");
+    const reason = form.querySelector("[name=lost_reason]")?.closest(".field");
+    if (!stage || !reason) return;
+    const sync = () => { reason.hidden = !lost.includes(stage.value) && !reason.classList.contains("invalid"); };
+    stage.addEventListener("change", sync);
+    sync();
+  });
 })();

@@ -102,3 +102,223 @@ pub fn form_errors(errors: &[FieldError], general: Option<&str>) -> Markup {
         }
     }
 }
+
+/// A labelled choice list; `options` are `(value, label)`.
+pub struct Select<'a> {
+    pub name: &'a str,
+    pub label: &'a str,
+    pub options: Vec<(String, String)>,
+    pub selected: &'a str,
+}
+
+impl Select<'_> {
+    pub fn render(&self, errors: &[FieldError]) -> Markup {
+        let error = error_for(errors, self.name);
+        let id = format!("f-{}", self.name);
+        html! {
+            div.field.invalid[error.is_some()] {
+                label for=(id) { (self.label) }
+                select #(id) name=(self.name) aria-invalid=[error.map(|_| "true")]
+                    aria-describedby=[error.map(|_| format!("{id}-error"))] {
+                    @for (value, label) in &self.options {
+                        option value=(value) selected[value == self.selected] { (label) }
+                    }
+                }
+                @if let Some(message) = error {
+                    p.error id=(format!("{id}-error")) { (self.label) " " (message) "." }
+                }
+            }
+        }
+    }
+}
+
+/// A labelled multi-line input.
+pub fn textarea(
+    name: &str,
+    label: &str,
+    value: &str,
+    required: bool,
+    errors: &[FieldError],
+) -> Markup {
+    let error = error_for(errors, name);
+    let id = format!("f-{name}");
+    html! {
+        div.field.invalid[error.is_some()] {
+            label for=(id) { (label) }
+            textarea #(id) name=(name) rows="3" required[required]
+                aria-invalid=[error.map(|_| "true")]
+                aria-describedby=[error.map(|_| format!("{id}-error"))] { (value) }
+            @if let Some(message) = error {
+                p.error id=(format!("{id}-error")) { (label) " " (message) "." }
+            }
+        }
+    }
+}
+
+/// The URL of a list view: its path and the query it was opened with, so sorting and
+/// paging keep the filters (and a view can be bookmarked).
+pub struct ListUrl<'a> {
+    pub path: &'a str,
+    pub query: &'a [(String, String)],
+}
+
+impl ListUrl<'_> {
+    pub fn value(&self, key: &str) -> &str {
+        self.query
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    }
+
+    /// This view with `set` replacing those parameters; the cursor is dropped unless set,
+    /// since a cursor belongs to one ordering.
+    pub fn with(&self, set: &[(&str, &str)]) -> String {
+        let mut pairs: Vec<(&str, &str)> = self
+            .query
+            .iter()
+            .filter(|(k, v)| k != "cursor" && !v.is_empty() && !set.iter().any(|(s, _)| s == k))
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        pairs.extend(set.iter().filter(|(_, v)| !v.is_empty()));
+        match serde_urlencoded::to_string(&pairs) {
+            Ok(q) if !q.is_empty() => format!("{}?{q}", self.path),
+            _ => self.path.to_owned(),
+        }
+    }
+
+    pub fn filtered(&self) -> bool {
+        self.query
+            .iter()
+            .any(|(k, v)| !v.is_empty() && !["sort", "order", "cursor"].contains(&k.as_str()))
+    }
+
+    /// A column header that sorts by `key`; a second click reverses the order.
+    pub fn sort_header(&self, label: &str, key: &str, sort: &str, desc: bool) -> Markup {
+        let current = sort == key;
+        let next = if current && !desc { "desc" } else { "asc" };
+        let aria = current.then_some(if desc { "descending" } else { "ascending" });
+        html! {
+            th scope="col" aria-sort=[aria] {
+                a.sort href=(self.with(&[("sort", key), ("order", next)])) {
+                    (label)
+                    @if current { span aria-hidden="true" { @if desc { " ↓" } @else { " ↑" } } }
+                }
+            }
+        }
+    }
+
+    /// "Next page" when there is one; the first page is always one click away.
+    pub fn pager(&self, next_cursor: Option<&str>) -> Markup {
+        let paged = !self.value("cursor").is_empty();
+        html! {
+            @if paged || next_cursor.is_some() {
+                nav.pager aria-label="Pages" {
+                    @if paged { a href=(self.with(&[])) { "First page" } }
+                    @if let Some(cursor) = next_cursor {
+                        a.button rel="next" href=(self.with(&[("cursor", cursor)])) { "Next page →" }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What an empty list says: a first step for a new team, or a way out of a filter.
+pub fn empty_state(filtered: bool, clear_href: &str, title: &str, first_step: Markup) -> Markup {
+    html! {
+        div.empty-state {
+            @if filtered {
+                p.title { "Nothing matches these filters." }
+                p { a href=(clear_href) { "Clear the filters" } }
+            } @else {
+                p.title { (title) }
+                (first_step)
+            }
+        }
+    }
+}
+
+/// A date for tables: the day part of an RFC 3339 time.
+pub fn day(at: &str) -> Markup {
+    html! { time datetime=(at) { (at.get(..10).unwrap_or(at)) } }
+}
+
+/// A time for timelines: day, hours and minutes (UTC).
+pub fn moment(at: &str) -> Markup {
+    html! { time datetime=(at) { (at.get(..16).unwrap_or(at).replace('T', " ")) } }
+}
+
+/// An amount in minor units, e.g. `12,345.00 USD`.
+pub fn money(cents: i64, currency: &str) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let abs = cents.unsigned_abs();
+    let whole = (abs / 100).to_string();
+    let mut grouped = String::new();
+    for (i, ch) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
+    format!("{sign}{grouped}.{:02} {currency}", abs % 100)
+}
+
+/// `(value, label)` pairs with a first "any" entry, for filter selects.
+pub fn options_with_any(any: &str, items: &[(&str, &str)]) -> Vec<(String, String)> {
+    std::iter::once((String::new(), any.to_owned()))
+        .chain(
+            items
+                .iter()
+                .map(|(v, l)| ((*v).to_owned(), (*l).to_owned())),
+        )
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+        p.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn list_urls_keep_filters_and_drop_cursors() {
+        let q = pairs(&[
+            ("q", "acme & co"),
+            ("cursor", "abc"),
+            ("segment", ""),
+            ("sort", "name"),
+        ]);
+        let url = ListUrl {
+            path: "/customers",
+            query: &q,
+        };
+        assert_eq!(
+            url.with(&[("sort", "created_at")]),
+            "/customers?q=acme+%26+co&sort=created_at"
+        );
+        assert_eq!(
+            url.with(&[("cursor", "xyz")]),
+            "/customers?q=acme+%26+co&sort=name&cursor=xyz"
+        );
+        assert!(url.filtered());
+        assert!(
+            !ListUrl {
+                path: "/x",
+                query: &pairs(&[("sort", "name")])
+            }
+            .filtered()
+        );
+    }
+
+    #[test]
+    fn money_groups_thousands() {
+        assert_eq!(money(123_456_789, "USD"), "1,234,567.89 USD");
+        assert_eq!(money(5, "EUR"), "0.05 EUR");
+        assert_eq!(money(-100_000, "USD"), "-1,000.00 USD");
+    }
+}

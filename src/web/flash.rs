@@ -13,15 +13,29 @@ pub enum Flash {
     TokenRevoked,
     Welcome,
     SessionEnded,
+    Created,
+    Saved,
+    Logged,
+    TaskCreated,
+    TaskCompleted,
+    StageMoved,
+    AllRead,
 }
 
 impl Flash {
-    const ALL: [Flash; 5] = [
+    const ALL: [Flash; 12] = [
         Flash::SignedOut,
         Flash::PasswordChanged,
         Flash::TokenRevoked,
         Flash::Welcome,
         Flash::SessionEnded,
+        Flash::Created,
+        Flash::Saved,
+        Flash::Logged,
+        Flash::TaskCreated,
+        Flash::TaskCompleted,
+        Flash::StageMoved,
+        Flash::AllRead,
     ];
 
     fn code(self) -> &'static str {
@@ -31,6 +45,13 @@ impl Flash {
             Flash::TokenRevoked => "token-revoked",
             Flash::Welcome => "welcome",
             Flash::SessionEnded => "session-ended",
+            Flash::Created => "created",
+            Flash::Saved => "saved",
+            Flash::Logged => "logged",
+            Flash::TaskCreated => "task-created",
+            Flash::TaskCompleted => "task-completed",
+            Flash::StageMoved => "stage-moved",
+            Flash::AllRead => "all-read",
         }
     }
 
@@ -43,6 +64,13 @@ impl Flash {
             Flash::TokenRevoked => "The token is revoked; integrations using it stop working now.",
             Flash::Welcome => "Welcome to Rapport. Your admin account is ready.",
             Flash::SessionEnded => "Your session has ended. Please sign in again.",
+            Flash::Created => "Created.",
+            Flash::Saved => "Changes saved.",
+            Flash::Logged => "Logged on the timeline.",
+            Flash::TaskCreated => "Task created.",
+            Flash::TaskCompleted => "Task completed.",
+            Flash::StageMoved => "Stage updated.",
+            Flash::AllRead => "All notifications marked as read.",
         }
     }
 

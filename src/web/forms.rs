@@ -107,3 +107,95 @@ impl<T: DeserializeOwned + 'static> FromRequest for AnonForm<T> {
         Box::pin(async move { fut.await.map(AnonForm) })
     }
 }
+
+/// A text field as a PATCH-style value: trimmed, and empty meaning "clear it".
+pub fn field(raw: &str) -> Option<Option<String>> {
+    let t = raw.trim();
+    Some((!t.is_empty()).then(|| t.to_owned()))
+}
+
+/// Comma-separated tags as typed in one input.
+pub fn tags(raw: &str) -> Option<Vec<String>> {
+    Some(
+        raw.split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    )
+}
+
+/// After a successful POST: go to `location` and say what happened there.
+pub fn see_other(location: &str, flash: crate::web::flash::Flash) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::SeeOther()
+        .cookie(flash.cookie())
+        .insert_header((header::LOCATION, location.to_owned()))
+        .finish()
+}
+
+/// A date from `<input type="date">` as a due time: noon UTC, which is the same calendar day
+/// everywhere from UTC-11 to UTC+11, so a task due "on the 5th" shows on the 5th.
+pub fn due_at(raw: &str) -> Option<Option<String>> {
+    let t = raw.trim();
+    if t.is_empty() {
+        return Some(None);
+    }
+    if t.len() == 10 {
+        return Some(Some(format!("{t}T12:00:00Z")));
+    }
+    Some(Some(t.to_owned()))
+}
+
+/// An amount typed in major units (`1200`, `1,200.50`) as minor units; `Err` carries the
+/// message for the field.
+pub fn amount_cents(raw: &str) -> Result<Option<i64>, &'static str> {
+    let t: String = raw
+        .trim()
+        .chars()
+        .filter(|c| *c != ',' && *c != ' ')
+        .collect();
+    if t.is_empty() {
+        return Ok(None);
+    }
+    let bad = "must be an amount like 1200 or 1200.50";
+    let (whole, frac) = t.split_once('.').unwrap_or((t.as_str(), ""));
+    if whole.is_empty() || frac.len() > 2 || !whole.chars().all(|c| c.is_ascii_digit()) {
+        return Err(bad);
+    }
+    if !frac.chars().all(|c| c.is_ascii_digit()) {
+        return Err(bad);
+    }
+    let whole: i64 = whole.parse().map_err(|_| bad)?;
+    let frac: i64 = format!("{frac:0<2}").parse().map_err(|_| bad)?;
+    whole
+        .checked_mul(100)
+        .and_then(|w| w.checked_add(frac))
+        .map(Some)
+        .ok_or(bad)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_in_major_units() {
+        assert_eq!(amount_cents(""), Ok(None));
+        assert_eq!(amount_cents("1,200.5"), Ok(Some(120_050)));
+        assert_eq!(amount_cents("42"), Ok(Some(4200)));
+        assert!(amount_cents("-1").is_err());
+        assert!(amount_cents("1.234").is_err());
+        assert!(amount_cents("abc").is_err());
+    }
+
+    #[test]
+    fn fields_and_dates() {
+        assert_eq!(field("  x "), Some(Some("x".into())));
+        assert_eq!(field("  "), Some(None));
+        assert_eq!(
+            due_at("2026-12-05"),
+            Some(Some("2026-12-05T12:00:00Z".into()))
+        );
+        assert_eq!(tags("a, b,,"), Some(vec!["a".into(), "b".into()]));
+    }
+}

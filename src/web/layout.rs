@@ -13,9 +13,32 @@ use crate::web::session::Viewer;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Nav {
     Home,
+    Customers,
+    Contacts,
+    Leads,
+    Tasks,
+    Notifications,
     Profile,
     None,
 }
+
+/// The main navigation, in order: where a sales day starts.
+const SECTIONS: [(Nav, &str, &str); 5] = [
+    (Nav::Home, "/", "Dashboard"),
+    (Nav::Customers, "/customers", "Customers"),
+    (Nav::Contacts, "/contacts", "Contacts"),
+    (Nav::Leads, "/leads", "Leads"),
+    (Nav::Tasks, "/tasks", "Tasks"),
+];
+
+/// The keyboard shortcuts `app.js` handles, listed in the `?` overlay.
+const SHORTCUTS: [(&str, &str); 5] = [
+    ("/", "Search customers, contacts and leads"),
+    ("?", "Show or hide this help"),
+    ("g c", "Go to customers"),
+    ("g l", "Go to leads"),
+    ("g t", "Go to tasks"),
+];
 
 fn head(title: &str, csrf: Option<&str>) -> Markup {
     html! {
@@ -51,7 +74,6 @@ pub fn page(
     flash: Option<Flash>,
     content: Markup,
 ) -> Markup {
-    let actor = &viewer.actor;
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -60,27 +82,93 @@ pub fn page(
                 a.skip href="#main" { "Skip to content" }
                 header.topbar {
                     (brand())
-                    nav aria-label="Main" {
-                        a href="/" aria-current=[(nav == Nav::Home).then_some("page")] { "Home" }
-                    }
-                    details.usermenu {
-                        summary {
-                            span.avatar aria-hidden="true" { (initials(&actor.name)) }
-                            span.username { (actor.name) }
-                        }
-                        div.menu role="menu" {
-                            p.muted { (actor.email) br; span.badge { (actor.role.label()) } }
-                            a role="menuitem" href="/profile" aria-current=[(nav == Nav::Profile).then_some("page")] { "Profile & API tokens" }
-                            form method="post" action="/logout" {
-                                input type="hidden" name="csrf_token" value=(viewer.csrf);
-                                button.linklike type="submit" role="menuitem" { "Sign out" }
-                            }
-                        }
+                    (main_nav(nav))
+                    (search_box(""))
+                    div.tools {
+                        (bell(viewer.unread, nav == Nav::Notifications))
+                        button.iconbtn type="button" popovertarget="help" aria-label="Keyboard shortcuts" title="Keyboard shortcuts (?)" { "?" }
+                        (user_menu(viewer, nav))
                     }
                 }
                 (flash_region(flash))
                 main #main tabindex="-1" { (content) }
+                (help_overlay())
             }
+        }
+    }
+}
+
+fn main_nav(nav: Nav) -> Markup {
+    html! {
+        nav.mainnav aria-label="Main" {
+            @for (section, href, label) in SECTIONS {
+                a href=(href) aria-current=[(nav == section).then_some("page")] { (label) }
+            }
+        }
+    }
+}
+
+/// The global search: a plain GET form, so it works without JavaScript; `app.js` adds
+/// suggestions as you type.
+pub fn search_box(q: &str) -> Markup {
+    html! {
+        form.search role="search" method="get" action="/search" {
+            label.sr-only for="global-search" { "Search" }
+            input #global-search type="search" name="q" value=(q) placeholder="Search  ( / )"
+                autocomplete="off" aria-controls="search-suggestions" aria-autocomplete="list";
+            ul #search-suggestions.suggestions role="listbox" aria-label="Suggestions" hidden {}
+        }
+    }
+}
+
+fn bell(unread: i64, current: bool) -> Markup {
+    let label = match unread {
+        0 => "Notifications, none unread".to_owned(),
+        1 => "Notifications, 1 unread".to_owned(),
+        n => format!("Notifications, {n} unread"),
+    };
+    html! {
+        a.bell.iconbtn href="/notifications" aria-label=(label) title="Notifications"
+            aria-current=[current.then_some("page")] data-bell {
+            svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true" {
+                path fill="currentColor" d="M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22Zm7-6V11a7 7 0 0 0-5.5-6.84V3a1.5 1.5 0 0 0-3 0v1.16A7 7 0 0 0 5 11v5l-2 2v1h18v-1l-2-2Z" {}
+            }
+            span.count data-unread hidden[unread == 0] { (unread) }
+        }
+    }
+}
+
+fn user_menu(viewer: &Viewer, nav: Nav) -> Markup {
+    let actor = &viewer.actor;
+    html! {
+        details.usermenu {
+            summary aria-label="Account menu" {
+                span.avatar aria-hidden="true" { (initials(&actor.name)) }
+                span.username { (actor.name) }
+            }
+            div.menu role="menu" {
+                p.muted { (actor.email) br; span.badge { (actor.role.label()) } }
+                a role="menuitem" href="/profile" aria-current=[(nav == Nav::Profile).then_some("page")] { "Profile & API tokens" }
+                form method="post" action="/logout" {
+                    input type="hidden" name="csrf_token" value=(viewer.csrf);
+                    button.linklike type="submit" role="menuitem" { "Sign out" }
+                }
+            }
+        }
+    }
+}
+
+fn help_overlay() -> Markup {
+    html! {
+        div #help.help popover aria-labelledby="help-title" {
+            h2 #help-title { "Keyboard shortcuts" }
+            dl.shortcuts {
+                @for (keys, what) in SHORTCUTS {
+                    dt { @for k in keys.split(' ') { kbd { (k) } " " } }
+                    dd { (what) }
+                }
+            }
+            button type="button" popovertarget="help" popovertargetaction="hide" { "Close" }
         }
     }
 }

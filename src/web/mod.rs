@@ -7,7 +7,9 @@ pub mod flash;
 pub mod forms;
 pub mod home;
 pub mod layout;
+pub mod notifications;
 pub mod profile;
+pub mod search;
 pub mod session;
 pub mod signin;
 
@@ -38,5 +40,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/profile/tokens").route(web::post().to(profile::create_token)))
         .service(
             resource("/profile/tokens/{id}/revoke").route(web::post().to(profile::revoke_token)),
+        );
+    records(cfg);
+}
+
+/// The daily-work pages: search and notifications so far.
+fn records(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/search").route(web::get().to(search::page)))
+        .service(resource("/notifications").route(web::get().to(notifications::page)))
+        .service(
+            resource("/notifications/read-all").route(web::post().to(notifications::mark_all_read)),
+        )
+        .service(
+            resource("/notifications/{id}/read").route(web::post().to(notifications::mark_read)),
         );
 }

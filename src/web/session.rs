@@ -6,6 +6,7 @@ use futures_util::future::LocalBoxFuture;
 
 use crate::auth::credentials::CsrfCheck;
 use crate::auth::{Actor, Credentials, csrf};
+use crate::domain::notifications;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::error::WebError;
@@ -15,6 +16,8 @@ pub struct Viewer {
     pub actor: Actor,
     pub credentials: Credentials,
     pub csrf: String,
+    /// Unread notifications, for the bell in the header (kept live by `app.js` over SSE).
+    pub unread: i64,
 }
 
 impl FromRequest for Viewer {
@@ -42,8 +45,13 @@ impl FromRequest for Viewer {
                 Ok(c @ Credentials::Session { .. }) => c,
                 _ => return Err(sign_in()),
             };
-            let actor = match state.read_as(&credentials, |_, a| Ok(a.clone())).await {
-                Ok(actor) => actor,
+            let looked_up = state
+                .read_as(&credentials, |conn, a| {
+                    Ok((a.clone(), notifications::unread_count(conn, &a.user_id)?))
+                })
+                .await;
+            let (actor, unread) = match looked_up {
+                Ok(found) => found,
                 Err(AppError::Unauthorized) => return Err(sign_in()),
                 Err(e) => return Err(e.into()),
             };
@@ -52,6 +60,7 @@ impl FromRequest for Viewer {
                 csrf: csrf::token(&state.keys.csrf, &session_id),
                 actor,
                 credentials,
+                unread,
             })
         })
     }
