@@ -2,16 +2,22 @@
 
 pub mod assets;
 pub mod components;
+pub mod contacts;
+pub mod customers;
 pub mod error;
 pub mod flash;
 pub mod forms;
 pub mod home;
 pub mod layout;
+pub mod leads;
 pub mod notifications;
+pub mod people;
 pub mod profile;
 pub mod search;
 pub mod session;
 pub mod signin;
+pub mod tasks;
+pub mod timeline;
 
 use actix_web::web;
 
@@ -44,9 +50,39 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     records(cfg);
 }
 
-/// The daily-work pages: search and notifications so far.
+/// The daily-work pages: lists, records, their forms, search and notifications.
 fn records(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/search").route(web::get().to(search::page)))
+        .service(
+            resource("/customers")
+                .route(web::get().to(customers::list))
+                .route(web::post().to(customers::create)),
+        )
+        .service(resource("/customers/new").route(web::get().to(customers::new)))
+        .service(resource("/customers/{id}").route(web::get().to(customers::show)))
+        .service(
+            resource("/customers/{id}/edit")
+                .route(web::get().to(customers::edit))
+                .route(web::post().to(customers::update)),
+        )
+        .service(resource("/contacts").route(web::get().to(contacts::list)))
+        .service(resource("/contacts/{id}").route(web::get().to(contacts::show)))
+        .service(
+            resource("/leads")
+                .route(web::get().to(leads::list))
+                .route(web::post().to(leads::create)),
+        )
+        .service(resource("/leads/new").route(web::get().to(leads::new)))
+        .service(resource("/leads/{id}").route(web::get().to(leads::show)))
+        .service(resource("/leads/{id}/stage").route(web::post().to(leads::move_stage)))
+        .service(
+            resource("/tasks")
+                .route(web::get().to(tasks::list))
+                .route(web::post().to(tasks::create)),
+        )
+        .service(resource("/tasks/new").route(web::get().to(tasks::new)))
+        .service(resource("/tasks/{id}/complete").route(web::post().to(tasks::complete)))
+        .service(resource("/activities").route(web::post().to(timeline::log)))
         .service(resource("/notifications").route(web::get().to(notifications::page)))
         .service(
             resource("/notifications/read-all").route(web::post().to(notifications::mark_all_read)),

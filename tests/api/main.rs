@@ -27,3 +27,4 @@ mod timeline;
 mod tokens;
 mod users;
 mod web;
+mod web_records;

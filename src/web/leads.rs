@@ -1,0 +1,521 @@
+//! `/leads`: the pipeline as a list, a lead's page (stage move, timeline, composer,
+//! follow-up), and the create form. Reads and writes go through `domain::leads`, which hides
+//! a lead's value from roles that may not see it; the pages also leave the column out.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use crate::auth::permissions::{self, Field};
+use crate::domain::activities::SubjectType;
+use crate::domain::customers;
+use crate::domain::leads::{self, Lead, LeadInput, StageMove};
+use crate::domain::list::{ListParams, Page};
+use crate::domain::stages::{self, Stage, StageKind};
+use crate::domain::tasks::{self, Task};
+use crate::domain::timeline::{self, TimelineItem, TimelineParams};
+use crate::error::{AppError, FieldError};
+use crate::state::AppState;
+use crate::web::components::{
+    Input, ListUrl, Select, csrf_field, day, empty_state, form_errors, money,
+};
+use crate::web::error::WebError;
+use crate::web::flash::Flash;
+use crate::web::forms::{CsrfForm, amount_cents, field, see_other};
+use crate::web::layout::{self, Nav, respond};
+use crate::web::session::Viewer;
+use crate::web::{people, tasks as task_pages, timeline as timeline_pages};
+
+type WebResult = Result<HttpResponse, WebError>;
+type Query = web::Query<Vec<(String, String)>>;
+
+fn sees_value(viewer: &Viewer) -> bool {
+    permissions::sees(viewer.actor.role, Field::LeadValue)
+}
+
+fn stage_label<'a>(stages: &'a [Stage], key: &'a str) -> &'a str {
+    stages
+        .iter()
+        .find(|s| s.key == key)
+        .map(|s| s.label.as_str())
+        .unwrap_or(key)
+}
+
+fn stage_options(stages: &[Stage], any: Option<&str>) -> Vec<(String, String)> {
+    any.map(|a| (String::new(), a.to_owned()))
+        .into_iter()
+        .chain(stages.iter().map(|s| (s.key.clone(), s.label.clone())))
+        .collect()
+}
+
+pub async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    query: Query,
+) -> WebResult {
+    let raw = query.into_inner();
+    let for_read = raw.clone();
+    let (page, stages, names, sort, desc) = state
+        .read_as(&viewer.credentials, move |conn, actor| {
+            let params = ListParams::parse(&for_read, leads::list_spec(actor))?;
+            let page = leads::list(conn, actor, &params)?;
+            let names = people::names(conn, page.items.iter().map(|l| l.assigned_to.as_deref()))?;
+            Ok((page, stages::list(conn)?, names, params.sort, params.desc))
+        })
+        .await?;
+    let url = ListUrl {
+        path: "/leads",
+        query: &raw,
+    };
+    let body = html! {
+        div.pagehead {
+            h1 { "Leads" }
+            a.button.primary href="/leads/new" { "New lead" }
+        }
+        form.filters method="get" action="/leads" role="search" aria-label="Filter leads" {
+            div.field {
+                label for="q" { "Search" }
+                input #q type="search" name="q" value=(url.value("q")) placeholder="Title, company, contact…";
+            }
+            (Select { name: "stage", label: "Stage", selected: url.value("stage"), options: stage_options(&stages, Some("Any")) }.render(&[]))
+            (Select { name: "assigned_to", label: "Assignee", selected: url.value("assigned_to"),
+                options: vec![(String::new(), "Anyone".into()), (viewer.actor.user_id.clone(), "Me".into())] }.render(&[]))
+            div.field {
+                label for="source" { "Source" }
+                input #source type="text" name="source" value=(url.value("source")) placeholder="e.g. web";
+            }
+            @for key in ["sort", "order"] {
+                @if !url.value(key).is_empty() { input type="hidden" name=(key) value=(url.value(key)); }
+            }
+            button type="submit" { "Apply" }
+            @if url.filtered() { a.clear href="/leads" { "Clear" } }
+        }
+        @if page.items.is_empty() {
+            (empty_state(url.filtered(), "/leads", "No leads yet.", html! {
+                p { "Leads are the deals you are working on. Add one for a customer, or for a prospect you have just met." }
+                p { a.button.primary href="/leads/new" { "Add your first lead" } }
+            }))
+        } @else {
+            (table(&viewer, &url, &page, &stages, &names, sort, desc))
+        }
+        (url.pager(page.next_cursor.as_deref()))
+    };
+    let markup = layout::page(
+        &viewer,
+        Nav::Leads,
+        "Leads",
+        Flash::from_request(&req),
+        body,
+    );
+    Ok(respond(&req, HttpResponse::Ok(), markup))
+}
+
+fn table(
+    viewer: &Viewer,
+    url: &ListUrl<'_>,
+    page: &Page<Lead>,
+    stages: &[Stage],
+    names: &HashMap<String, String>,
+    sort: &str,
+    desc: bool,
+) -> Markup {
+    let value = sees_value(viewer);
+    html! {
+        table.list {
+            thead { tr {
+                (url.sort_header("Title", "title", sort, desc))
+                th scope="col" { "Company" }
+                th scope="col" { "Stage" }
+                @if value { (url.sort_header("Value", "value_cents", sort, desc)) }
+                th scope="col" { "Assignee" }
+                (url.sort_header("Expected close", "expected_close_date", sort, desc))
+                (url.sort_header("Added", "created_at", sort, desc))
+            } }
+            tbody {
+                @for l in &page.items {
+                    tr {
+                        td data-label="Title" { a href=(format!("/leads/{}", l.meta.id)) { (l.title) } }
+                        td data-label="Company" { (l.company_name.as_deref().unwrap_or("")) }
+                        td data-label="Stage" { span.badge { (stage_label(stages, &l.stage)) } }
+                        @if value {
+                            td.num data-label="Value" { @if let Some(v) = l.value_cents { (money(v, &l.currency)) } }
+                        }
+                        td data-label="Assignee" { (people::name(names, l.assigned_to.as_deref())) }
+                        td data-label="Expected close" { (l.expected_close_date.as_deref().unwrap_or("")) }
+                        td data-label="Added" { (day(&l.meta.created_at)) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+struct Detail {
+    lead: Lead,
+    customer_name: Option<String>,
+    stages: Vec<Stage>,
+    tasks: Page<Task>,
+    timeline: Page<TimelineItem>,
+    names: HashMap<String, String>,
+}
+
+async fn load(state: &AppState, viewer: &Viewer, id: String) -> Result<Detail, AppError> {
+    state
+        .read_as(&viewer.credentials, move |conn, actor| {
+            let lead = leads::get(conn, actor, &id)?;
+            let customer_name = match &lead.customer_id {
+                Some(cid) => match customers::get(conn, cid) {
+                    Ok(c) => Some(c.name),
+                    Err(AppError::NotFound) => None,
+                    Err(e) => return Err(e),
+                },
+                None => None,
+            };
+            let related = vec![
+                ("lead_id".to_owned(), id.clone()),
+                ("limit".to_owned(), "20".to_owned()),
+            ];
+            let tasks = tasks::list(conn, &ListParams::parse(&related, &tasks::LIST)?)?;
+            let timeline =
+                timeline::page(conn, SubjectType::Lead, &id, &TimelineParams::parse(&[])?)?;
+            let ids = std::iter::once(lead.assigned_to.as_deref())
+                .chain(timeline.items.iter().map(|t| t.actor_id.as_deref()))
+                .chain(tasks.items.iter().map(|t| t.assigned_to.as_deref()));
+            let names = people::names(conn, ids)?;
+            Ok(Detail {
+                lead,
+                customer_name,
+                stages: stages::list(conn)?,
+                tasks,
+                timeline,
+                names,
+            })
+        })
+        .await
+}
+
+/// The stage form as typed, when the server refused it.
+#[derive(Deserialize, Default)]
+pub struct StageForm {
+    #[serde(default)]
+    stage: String,
+    #[serde(default)]
+    lost_reason: String,
+    version: Option<i64>,
+}
+
+pub async fn show(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    id: web::Path<String>,
+) -> WebResult {
+    let detail = load(&state, &viewer, id.into_inner()).await?;
+    let body = detail_page(&viewer, &detail, None, &[]);
+    let markup = layout::page(
+        &viewer,
+        Nav::Leads,
+        &detail.lead.title,
+        Flash::from_request(&req),
+        body,
+    );
+    Ok(respond(&req, HttpResponse::Ok(), markup))
+}
+
+fn detail_page(
+    viewer: &Viewer,
+    d: &Detail,
+    typed: Option<&StageForm>,
+    errors: &[FieldError],
+) -> Markup {
+    let l = &d.lead;
+    let path = format!("/leads/{}", l.meta.id);
+    let lost_keys: Vec<&str> = d
+        .stages
+        .iter()
+        .filter(|s| s.kind == StageKind::Lost)
+        .map(|s| s.key.as_str())
+        .collect();
+    html! {
+        p.crumbs { a href="/leads" { "Leads" } }
+        div.pagehead {
+            h1 { (l.title) " " span.badge.stage { (stage_label(&d.stages, &l.stage)) } }
+        }
+        div.detail {
+            div.main-col {
+                section.card aria-labelledby="facts-title" {
+                    h2 #facts-title.sr-only { "Details" }
+                    dl.facts {
+                        dt { "Customer" } dd { @match (&l.customer_id, &d.customer_name) {
+                            (Some(cid), Some(name)) => a href=(format!("/customers/{cid}")) { (name) },
+                            _ => (l.company_name.as_deref().unwrap_or("—")),
+                        } }
+                        @if sees_value(viewer) {
+                            dt { "Value" } dd { @if let Some(v) = l.value_cents { (money(v, &l.currency)) } @else { "—" } }
+                        }
+                        dt { "Assignee" } dd { (people::name(&d.names, l.assigned_to.as_deref())) }
+                        dt { "Source" } dd { (l.source.as_deref().unwrap_or("—")) }
+                        dt { "Expected close" } dd { (l.expected_close_date.as_deref().unwrap_or("—")) }
+                        dt { "Contact" } dd { (l.contact_name.as_deref().unwrap_or("—"))
+                            @if let Some(e) = &l.email { " · " (e) } @if let Some(p) = &l.phone { " · " (p) } }
+                        @if let Some(reason) = &l.lost_reason { dt { "Lost because" } dd { (reason) } }
+                    }
+                }
+                section.card #timeline aria-labelledby="timeline-title" {
+                    h2 #timeline-title { "Timeline" }
+                    (timeline_pages::composer(viewer, SubjectType::Lead, &l.meta.id, None, &[]))
+                    (timeline_pages::list(&d.timeline.items, &d.names))
+                }
+            }
+            aside.side-col {
+                section.card #stage aria-labelledby="stage-title" {
+                    h2 #stage-title { "Move stage" }
+                    (form_errors(errors, None))
+                    form.stageform method="post" action=(format!("{path}/stage")) novalidate data-lost-stages=(lost_keys.join(",")) {
+                        (csrf_field(&viewer.csrf))
+                        input type="hidden" name="version" value=(l.meta.version);
+                        (Select { name: "stage", label: "Stage", selected: typed.map(|t| t.stage.as_str()).unwrap_or(&l.stage),
+                            options: stage_options(&d.stages, None) }.render(errors))
+                        (Input { required: false, ..Input::new("lost_reason", "Reason lost", "text") }
+                            .value(typed.map(|t| t.lost_reason.as_str()).unwrap_or(""))
+                            .hint("Required when moving to a lost stage.").render(errors))
+                        button.primary type="submit" { "Move" }
+                    }
+                }
+                section.card aria-labelledby="tasks-title" {
+                    h2 #tasks-title { "Tasks" }
+                    (task_pages::mini_list(viewer, &d.tasks.items, &d.names, &path))
+                    (task_pages::follow_up(viewer, &[("lead_id", &l.meta.id)], &path))
+                }
+            }
+        }
+    }
+}
+
+pub async fn move_stage(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    id: web::Path<String>,
+    CsrfForm(form): CsrfForm<StageForm>,
+) -> WebResult {
+    let id = id.into_inner();
+    let input = StageMove {
+        stage: Some(form.stage.clone()),
+        lost_reason: field(&form.lost_reason).flatten(),
+    };
+    let (target, expected) = (id.clone(), form.version);
+    let moved = state
+        .write_as(&viewer.credentials, move |conn, actor| {
+            leads::move_stage(conn, actor, &target, &input, expected)
+        })
+        .await;
+    let (status, errors) = match moved {
+        Ok(_) => return Ok(see_other(&format!("/leads/{id}"), Flash::StageMoved)),
+        Err(AppError::Validation(errors)) => (StatusCode::UNPROCESSABLE_ENTITY, errors),
+        Err(AppError::PreconditionFailed) => (
+            StatusCode::CONFLICT,
+            vec![FieldError::new(
+                "stage",
+                "was changed by someone else since you opened this page; check the stage shown and try again",
+            )],
+        ),
+        Err(e) => return Err(e.into()),
+    };
+    let detail = load(&state, &viewer, id).await?;
+    let body = detail_page(&viewer, &detail, Some(&form), &errors);
+    let markup = layout::page(&viewer, Nav::Leads, &detail.lead.title, None, body);
+    Ok(respond(&req, HttpResponse::build(status), markup))
+}
+
+#[derive(Deserialize, Default)]
+pub struct LeadForm {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    customer_id: String,
+    #[serde(default)]
+    value: String,
+    #[serde(default)]
+    source: String,
+    #[serde(default)]
+    expected_close_date: String,
+    #[serde(default)]
+    company_name: String,
+    #[serde(default)]
+    contact_name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    phone: String,
+}
+
+impl LeadForm {
+    /// The domain's input, or the amount's own error when it is not a number (the other
+    /// fields are still checked by the domain, so every message shows at once).
+    fn input(&self, with_value: bool) -> (LeadInput, Option<FieldError>) {
+        let (value_cents, value_error) = match (with_value, amount_cents(&self.value)) {
+            (false, _) | (true, Ok(None)) => (None, None),
+            (true, Ok(Some(v))) => (Some(Some(v)), None),
+            (true, Err(message)) => (None, Some(FieldError::new("value", message))),
+        };
+        let id = |v: &str| {
+            if v.trim().is_empty() {
+                None
+            } else {
+                Some(Some(v.trim().to_owned()))
+            }
+        };
+        let input = LeadInput {
+            title: field(&self.title),
+            customer_id: id(&self.customer_id),
+            value_cents,
+            source: field(&self.source),
+            expected_close_date: field(&self.expected_close_date),
+            company_name: field(&self.company_name),
+            contact_name: field(&self.contact_name),
+            email: field(&self.email),
+            phone: field(&self.phone),
+            ..LeadInput::default()
+        };
+        (input, value_error)
+    }
+}
+
+fn form_page(
+    viewer: &Viewer,
+    form: &LeadForm,
+    customer: Option<&str>,
+    errors: &[FieldError],
+) -> Markup {
+    html! {
+        p.crumbs { a href="/leads" { "Leads" } }
+        h1 { "New lead" @if let Some(name) = customer { " for " (name) } }
+        section.card.formcard {
+            (form_errors(errors, None))
+            form method="post" action="/leads" novalidate {
+                (csrf_field(&viewer.csrf))
+                @if !form.customer_id.is_empty() { input type="hidden" name="customer_id" value=(form.customer_id); }
+                (Input::new("title", "Title", "text").value(&form.title).autofocus(true).hint("What is being sold, e.g. “50 seats, annual plan”.").render(errors))
+                div.two {
+                    @if sees_value(viewer) {
+                        (Input { required: false, ..Input::new("value", "Value", "text") }.value(&form.value).hint("In your base currency, e.g. 12000.").render(errors))
+                    }
+                    (Input { required: false, ..Input::new("expected_close_date", "Expected close", "date") }.value(&form.expected_close_date).render(errors))
+                }
+                @if customer.is_none() {
+                    div.two {
+                        (Input { required: false, ..Input::new("company_name", "Company", "text") }.value(&form.company_name).render(errors))
+                        (Input { required: false, ..Input::new("contact_name", "Contact name", "text") }.value(&form.contact_name).render(errors))
+                    }
+                    div.two {
+                        (Input { required: false, ..Input::new("email", "E-mail", "email") }.value(&form.email).render(errors))
+                        (Input { required: false, ..Input::new("phone", "Phone", "tel") }.value(&form.phone).render(errors))
+                    }
+                }
+                (Input { required: false, ..Input::new("source", "Source", "text") }.value(&form.source).hint("Where it came from, e.g. referral.").render(errors))
+                div.actions { button.primary type="submit" { "Create lead" } a href="/leads" { "Cancel" } }
+            }
+        }
+    }
+}
+
+async fn customer_name(
+    state: &AppState,
+    viewer: &Viewer,
+    id: &str,
+) -> Result<Option<String>, AppError> {
+    if id.is_empty() {
+        return Ok(None);
+    }
+    let id = id.to_owned();
+    state
+        .read_as(&viewer.credentials, move |conn, _| {
+            customers::get(conn, &id).map(|c| Some(c.name))
+        })
+        .await
+}
+
+#[derive(Deserialize)]
+pub struct NewQuery {
+    customer_id: Option<String>,
+}
+
+pub async fn new(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    query: web::Query<NewQuery>,
+) -> WebResult {
+    let form = LeadForm {
+        customer_id: query.into_inner().customer_id.unwrap_or_default(),
+        ..LeadForm::default()
+    };
+    let customer = customer_name(&state, &viewer, &form.customer_id).await?;
+    let markup = layout::page(
+        &viewer,
+        Nav::Leads,
+        "New lead",
+        None,
+        form_page(&viewer, &form, customer.as_deref(), &[]),
+    );
+    Ok(respond(&req, HttpResponse::Ok(), markup))
+}
+
+pub async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    CsrfForm(form): CsrfForm<LeadForm>,
+) -> WebResult {
+    let (input, value_error) = form.input(sees_value(&viewer));
+    // An unreadable amount is refused before anything is written, so a lead is never
+    // created without the value the user meant to give it.
+    let errors = match value_error {
+        Some(error) => vec![error],
+        None => {
+            let base_currency = state.config.base_currency.clone();
+            let created = state
+                .write_as(&viewer.credentials, move |conn, actor| {
+                    leads::create(conn, actor, &input, &base_currency)
+                })
+                .await;
+            match created {
+                Ok(lead) => {
+                    return Ok(see_other(
+                        &format!("/leads/{}", lead.meta.id),
+                        Flash::Created,
+                    ));
+                }
+                Err(AppError::Validation(errors)) => errors
+                    .into_iter()
+                    .map(|e| {
+                        if e.field == "value_cents" {
+                            FieldError::new("value", e.message)
+                        } else {
+                            e
+                        }
+                    })
+                    .collect(),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    };
+    let customer = customer_name(&state, &viewer, &form.customer_id).await?;
+    let markup = layout::page(
+        &viewer,
+        Nav::Leads,
+        "New lead",
+        None,
+        form_page(&viewer, &form, customer.as_deref(), &errors),
+    );
+    Ok(respond(
+        &req,
+        HttpResponse::build(StatusCode::UNPROCESSABLE_ENTITY),
+        markup,
+    ))
+}
