@@ -36,7 +36,12 @@ pub async fn list(
     let (page, names, companies) = state
         .read_as(&viewer.credentials, move |conn, _| {
             let page = contacts::list(conn, &params)?;
-            let names = people::names(conn, page.items.iter().map(|c| c.owner_id.as_deref()))?;
+            let names = people::names(
+                conn,
+                page.items
+                    .iter()
+                    .map(|c| c.owner_id.as_deref().or(c.meta.created_by.as_deref())),
+            )?;
             let mut companies = HashMap::new();
             for id in page.items.iter().filter_map(|c| c.customer_id.as_deref()) {
                 if !companies.contains_key(id) {
@@ -100,7 +105,7 @@ pub async fn list(
                                 a href=(format!("/customers/{cid}")) { (companies.get(cid).map(String::as_str).unwrap_or("")) } } }
                             td data-label="E-mail" { @if let Some(e) = &c.email { a href=(format!("mailto:{e}")) { (e) } } }
                             td data-label="Phone" { (c.phone.as_deref().unwrap_or("")) }
-                            td data-label="Owner" { (people::name(&names, c.owner_id.as_deref())) }
+                            td data-label="Owner" { (people::name(&names, c.owner_id.as_deref().or(c.meta.created_by.as_deref()))) }
                             td data-label="Added" { (day(&c.meta.created_at)) }
                         }
                     }
@@ -148,9 +153,14 @@ pub async fn show(
                 &id,
                 &TimelineParams::parse(&[])?,
             )?;
-            let ids = std::iter::once(contact.owner_id.as_deref())
-                .chain(timeline.items.iter().map(|t| t.actor_id.as_deref()))
-                .chain(tasks.items.iter().map(|t| t.assigned_to.as_deref()));
+            let ids = std::iter::once(
+                contact
+                    .owner_id
+                    .as_deref()
+                    .or(contact.meta.created_by.as_deref()),
+            )
+            .chain(timeline.items.iter().map(|t| t.actor_id.as_deref()))
+            .chain(tasks.items.iter().map(|t| t.assigned_to.as_deref()));
             let names = people::names(conn, ids)?;
             Ok((contact, company, tasks, timeline, names))
         })
@@ -177,7 +187,7 @@ pub async fn show(
                         dt { "Job title" } dd { (contact.title.as_deref().unwrap_or("—")) }
                         dt { "E-mail" } dd { @match &contact.email { Some(e) => a href=(format!("mailto:{e}")) { (e) }, None => "—" } }
                         dt { "Phone" } dd { (contact.phone.as_deref().unwrap_or("—")) }
-                        dt { "Owner" } dd { (people::name(&names, contact.owner_id.as_deref())) }
+                        dt { "Owner" } dd { (people::name(&names, contact.owner_id.as_deref().or(contact.meta.created_by.as_deref()))) }
                     }
                 }
                 section.card #timeline aria-labelledby="timeline-title" {

@@ -45,7 +45,12 @@ pub async fn list(
     let (page, names) = state
         .read_as(&viewer.credentials, move |conn, _| {
             let page = customers::list(conn, &params)?;
-            let names = people::names(conn, page.items.iter().map(|c| c.owner_id.as_deref()))?;
+            let names = people::names(
+                conn,
+                page.items
+                    .iter()
+                    .map(|c| c.owner_id.as_deref().or(c.meta.created_by.as_deref())),
+            )?;
             Ok((page, names))
         })
         .await?;
@@ -131,7 +136,7 @@ fn table(
                         td data-label="Domain" { (c.domain.as_deref().unwrap_or("")) }
                         td data-label="Industry" { (c.industry.as_deref().unwrap_or("")) }
                         td data-label="Segment" { (c.segment.as_deref().unwrap_or("")) }
-                        td data-label="Owner" { (people::name(names, c.owner_id.as_deref())) }
+                        td data-label="Owner" { (people::name(names, c.owner_id.as_deref().or(c.meta.created_by.as_deref()))) }
                         td data-label="Added" { (day(&c.meta.created_at)) }
                     }
                 }
@@ -186,9 +191,14 @@ pub async fn show(
                 &id,
                 &TimelineParams::parse(&[])?,
             )?;
-            let ids = std::iter::once(customer.owner_id.as_deref())
-                .chain(timeline.items.iter().map(|t| t.actor_id.as_deref()))
-                .chain(tasks.items.iter().map(|t| t.assigned_to.as_deref()));
+            let ids = std::iter::once(
+                customer
+                    .owner_id
+                    .as_deref()
+                    .or(customer.meta.created_by.as_deref()),
+            )
+            .chain(timeline.items.iter().map(|t| t.actor_id.as_deref()))
+            .chain(tasks.items.iter().map(|t| t.assigned_to.as_deref()));
             let names = people::names(conn, ids)?;
             Ok(Detail {
                 customer,
@@ -230,7 +240,7 @@ fn detail_page(viewer: &Viewer, d: &Detail) -> Markup {
                         dt { "Segment" } dd { (c.segment.as_deref().unwrap_or("—")) }
                         dt { "Phone" } dd { (c.phone.as_deref().unwrap_or("—")) }
                         dt { "Address" } dd.pre { (c.address.as_deref().unwrap_or("—")) }
-                        dt { "Owner" } dd { (people::name(&d.names, c.owner_id.as_deref())) }
+                        dt { "Owner" } dd { (people::name(&d.names, c.owner_id.as_deref().or(c.meta.created_by.as_deref()))) }
                         @if !c.tags.is_empty() {
                             dt { "Tags" } dd { @for t in &c.tags { span.tag { (t) } " " } }
                         }

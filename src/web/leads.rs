@@ -63,7 +63,12 @@ pub async fn list(
         .read_as(&viewer.credentials, move |conn, actor| {
             let params = ListParams::parse(&for_read, leads::list_spec(actor))?;
             let page = leads::list(conn, actor, &params)?;
-            let names = people::names(conn, page.items.iter().map(|l| l.assigned_to.as_deref()))?;
+            let names = people::names(
+                conn,
+                page.items
+                    .iter()
+                    .map(|l| l.assigned_to.as_deref().or(l.meta.created_by.as_deref())),
+            )?;
             Ok((page, stages::list(conn)?, names, params.sort, params.desc))
         })
         .await?;
@@ -144,7 +149,7 @@ fn table(
                         @if value {
                             td.num data-label="Value" { @if let Some(v) = l.value_cents { (money(v, &l.currency)) } }
                         }
-                        td data-label="Assignee" { (people::name(names, l.assigned_to.as_deref())) }
+                        td data-label="Assignee" { (people::name(names, l.assigned_to.as_deref().or(l.meta.created_by.as_deref()))) }
                         td data-label="Expected close" { (l.expected_close_date.as_deref().unwrap_or("")) }
                         td data-label="Added" { (day(&l.meta.created_at)) }
                     }
@@ -182,9 +187,13 @@ async fn load(state: &AppState, viewer: &Viewer, id: String) -> Result<Detail, A
             let tasks = tasks::list(conn, &ListParams::parse(&related, &tasks::LIST)?)?;
             let timeline =
                 timeline::page(conn, SubjectType::Lead, &id, &TimelineParams::parse(&[])?)?;
-            let ids = std::iter::once(lead.assigned_to.as_deref())
-                .chain(timeline.items.iter().map(|t| t.actor_id.as_deref()))
-                .chain(tasks.items.iter().map(|t| t.assigned_to.as_deref()));
+            let ids = std::iter::once(
+                lead.assigned_to
+                    .as_deref()
+                    .or(lead.meta.created_by.as_deref()),
+            )
+            .chain(timeline.items.iter().map(|t| t.actor_id.as_deref()))
+            .chain(tasks.items.iter().map(|t| t.assigned_to.as_deref()));
             let names = people::names(conn, ids)?;
             Ok(Detail {
                 lead,
@@ -257,7 +266,7 @@ fn detail_page(
                         @if sees_value(viewer) {
                             dt { "Value" } dd { @if let Some(v) = l.value_cents { (money(v, &l.currency)) } @else { "—" } }
                         }
-                        dt { "Assignee" } dd { (people::name(&d.names, l.assigned_to.as_deref())) }
+                        dt { "Assignee" } dd { (people::name(&d.names, l.assigned_to.as_deref().or(l.meta.created_by.as_deref()))) }
                         dt { "Source" } dd { (l.source.as_deref().unwrap_or("—")) }
                         dt { "Expected close" } dd { (l.expected_close_date.as_deref().unwrap_or("—")) }
                         dt { "Contact" } dd { (l.contact_name.as_deref().unwrap_or("—"))

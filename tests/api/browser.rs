@@ -217,3 +217,165 @@ async fn first_admin_signs_up_out_and_in_again() {
     }
     browser.close().await;
 }
+
+/// Types one character on whatever has focus, like a person pressing a key.
+async fn press(c: &Client, key: char) {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    let keys = KeyActions::new("keyboard".into())
+        .then(KeyAction::Down { value: key })
+        .then(KeyAction::Up { value: key });
+    c.perform_actions(keys).await.unwrap();
+}
+
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn shot(c: &Client, name: &str) {
+    if let Ok(dir) = std::env::var("RAPPORT_SCREENSHOTS") {
+        std::fs::write(format!("{dir}/{name}.png"), c.screenshot().await.unwrap()).unwrap();
+    }
+}
+
+async fn js(c: &Client, script: &str) -> serde_json::Value {
+    c.execute(script, vec![]).await.unwrap()
+}
+
+/// A salesperson's first minutes: add a customer (after a mistake), log a call on it, open a
+/// lead for it and move the lead along; then the shortcuts and a phone-width pass.
+#[actix_web::test]
+async fn a_customer_a_call_and_a_lead_through_the_pages() {
+    let app = spawn_app().await;
+    app.bootstrap_admin().await;
+    let browser = Browser::start().await;
+    let c = browser.client();
+
+    c.goto(&app.url("/login?next=%2Fcustomers")).await.unwrap();
+    fill(c, "#f-email", "admin@example.com").await;
+    fill(c, "#f-password", PASSWORD).await;
+    submit(c).await;
+    wait_text(c, ".empty-state .title", |t| t == "No customers yet.").await;
+    shot(c, "customers-empty").await;
+
+    click(c, ".empty-state a.primary").await;
+    wait_text(c, "main h1", |t| t == "New customer").await;
+    fill(c, "#f-domain", "acme-robotics.example").await;
+    submit(c).await;
+    wait_text(c, "#f-name-error", |t| t.contains("Name is required")).await;
+    let kept = c
+        .find(Locator::Css("#f-domain"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(kept.as_deref(), Some("acme-robotics.example"));
+    fill(c, "#f-name", "Acme Robotics").await;
+    submit(c).await;
+    wait_text(c, "main h1", |t| t.starts_with("Acme Robotics")).await;
+    wait_text(c, ".flash", |t| t == "Created.").await;
+
+    // Log a call in the composer; it shows on the timeline.
+    c.find(Locator::Css(".composer select[name=kind]"))
+        .await
+        .unwrap()
+        .select_by_value("call")
+        .await
+        .unwrap();
+    fill(
+        c,
+        ".composer textarea[name=body]",
+        "Discussed the renewal with Jo",
+    )
+    .await;
+    click(c, ".composer button[type=submit]").await;
+    wait_text(c, ".flash", |t| t.contains("Logged")).await;
+    wait_text(c, "ol.timeline", |t| {
+        t.contains("Discussed the renewal with Jo")
+    })
+    .await;
+    shot(c, "customer").await;
+
+    // A lead for this customer, then a stage move; a lost stage asks for the reason.
+    click(c, "a[href^='/leads/new?customer_id=']").await;
+    wait_text(c, "main h1", |t| t == "New lead for Acme Robotics").await;
+    fill(c, "#f-title", "Renewal 2027").await;
+    fill(c, "#f-value", "12,000").await;
+    submit(c).await;
+    wait_text(c, "main h1", |t| t.starts_with("Renewal 2027")).await;
+    let reason_hidden = "return document.querySelector('#f-lost_reason').closest('.field').hidden";
+    assert_eq!(js(c, reason_hidden).await, json!(true));
+    let stage = c
+        .find(Locator::Css(".stageform select[name=stage]"))
+        .await
+        .unwrap();
+    stage.select_by_value("lost").await.unwrap();
+    assert_eq!(
+        js(c, reason_hidden).await,
+        json!(false),
+        "a lost stage asks for the reason"
+    );
+    stage.select_by_value("qualified").await.unwrap();
+    click(c, ".stageform button[type=submit]").await;
+    wait_text(c, ".flash", |t| t == "Stage updated.").await;
+    wait_text(c, "main h1 .badge", |t| t == "Qualified").await;
+    wait_text(c, "ol.timeline", |t| t.contains("Qualified")).await;
+    wait_text(c, "dl.facts", |t| t.contains("12,000.00")).await;
+    shot(c, "lead").await;
+
+    // `/` focuses the search, `?` opens the shortcuts; suggestions come as you type.
+    c.find(Locator::Css("main h1"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    press(c, '/').await;
+    assert_eq!(
+        js(c, "return document.activeElement.id").await,
+        json!("global-search")
+    );
+    fill(c, "#global-search", "acme").await;
+    wait_text(c, "#search-suggestions", |t| t.contains("Acme Robotics")).await;
+    c.find(Locator::Css("main h1"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    press(c, '?').await;
+    assert_eq!(
+        js(
+            c,
+            "return document.querySelector('#help').matches(':popover-open')"
+        )
+        .await,
+        json!(true)
+    );
+    shot(c, "help").await;
+
+    // At phone width nothing scrolls sideways.
+    c.set_window_size(375, 812).await.unwrap();
+    for path in ["/customers", "/leads", "/tasks", "/contacts"] {
+        c.goto(&app.url(path)).await.unwrap();
+        wait_text(c, "main h1", |t| !t.is_empty()).await;
+        let wide = js(
+            c,
+            "return document.documentElement.scrollWidth - window.innerWidth",
+        )
+        .await;
+        assert!(
+            wide.as_i64().unwrap_or(1) <= 0,
+            "{path} overflows by {wide}px at 375px"
+        );
+    }
+    c.goto(&app.url("/customers")).await.unwrap();
+    wait_text(c, "table.list", |t| t.contains("Acme Robotics")).await;
+    shot(c, "customers-phone").await;
+    browser.close().await;
+}
