@@ -45,7 +45,7 @@
 
   // Keyboard shortcuts (listed in the ? overlay): never while typing in a field.
   const typing = (el) => el instanceof HTMLElement && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
-  const goTo = { c: "/customers", l: "/leads", t: "/tasks", o: "/contacts", d: "/" };
+  const goTo = { c: "/customers", l: "/leads", t: "/tasks/mine", o: "/contacts", d: "/" };
   let pendingG = 0;
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;

@@ -28,7 +28,7 @@ const SECTIONS: [(Nav, &str, &str); 5] = [
     (Nav::Customers, "/customers", "Customers"),
     (Nav::Contacts, "/contacts", "Contacts"),
     (Nav::Leads, "/leads", "Leads"),
-    (Nav::Tasks, "/tasks", "Tasks"),
+    (Nav::Tasks, "/tasks/mine", "My tasks"),
 ];
 
 /// The keyboard shortcuts `app.js` handles, listed in the `?` overlay.
@@ -37,7 +37,7 @@ const SHORTCUTS: [(&str, &str); 5] = [
     ("?", "Show or hide this help"),
     ("g c", "Go to customers"),
     ("g l", "Go to leads"),
-    ("g t", "Go to tasks"),
+    ("g t", "Go to my tasks"),
 ];
 
 fn head(title: &str, csrf: Option<&str>) -> Markup {

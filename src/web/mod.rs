@@ -81,6 +81,7 @@ fn records(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(tasks::create)),
         )
         .service(resource("/tasks/new").route(web::get().to(tasks::new)))
+        .service(resource("/tasks/mine").route(web::get().to(tasks::mine)))
         .service(resource("/tasks/{id}/complete").route(web::post().to(tasks::complete)))
         .service(resource("/activities").route(web::post().to(timeline::log)))
         .service(resource("/notifications").route(web::get().to(notifications::page)))

@@ -490,3 +490,64 @@ async fn a_lead_moves_stage_and_a_lost_one_needs_a_reason() {
         .unwrap();
     assert_eq!(done["status"], "completed");
 }
+
+#[actix_web::test]
+async fn my_tasks_groups_overdue_today_and_upcoming_and_completes_in_one_click() {
+    let app = spawn_app().await;
+    let admin = app.bootstrap_admin().await;
+    let (b, csrf) = signed_in(&app, &admin).await;
+    let empty = page_text(&b, &app.url("/tasks/mine")).await;
+    assert!(empty.contains("Nothing overdue.") && empty.contains("Nothing due today."));
+
+    let mut ids = Vec::new();
+    for (title, days) in [
+        ("Chase the invoice", -2),
+        ("Call Jo back", 0),
+        ("Send the deck", 3),
+    ] {
+        let due = days_from_now(days);
+        let task = create(
+            &app,
+            &admin,
+            "/api/v1/tasks",
+            json!({"title": title, "due_at": due}),
+        )
+        .await;
+        ids.push(task["id"].as_str().unwrap().to_owned());
+    }
+    let html = page_text(&b, &app.url("/tasks/mine")).await;
+    let section = |name: &str| {
+        let start = html.find(&format!("aria-label=\"{name}\"")).unwrap();
+        let end = html[start..].find("</section>").unwrap();
+        html[start..start + end].to_owned()
+    };
+    assert!(section("Overdue").contains("Chase the invoice"));
+    assert!(
+        section("Today").contains("Call Jo back") || section("Overdue").contains("Call Jo back")
+    );
+    assert!(section("Upcoming").contains("Send the deck"));
+
+    let (status, location, _) = post_form(
+        &b,
+        &app.url(&format!("/tasks/{}/complete", ids[2])),
+        &[
+            ("csrf_token", &csrf),
+            ("version", "1"),
+            ("back", "/tasks/mine"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, location.as_str()),
+        (StatusCode::SEE_OTHER, "/tasks/mine")
+    );
+    let after = page_text(&b, &app.url("/tasks/mine")).await;
+    assert!(!after.contains("Send the deck") && after.contains("Task completed."));
+}
+
+/// Now plus `days`, as RFC 3339 UTC.
+fn days_from_now(days: i64) -> String {
+    (time::OffsetDateTime::now_utc() + time::Duration::days(days))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
