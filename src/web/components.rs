@@ -275,6 +275,25 @@ pub fn options_with_any(any: &str, items: &[(&str, &str)]) -> Vec<(String, Strin
         .collect()
 }
 
+/// A stale edit: what the other person saved next to what this user typed, for the fields
+/// that differ, so nothing is overwritten blindly. `changes` are `(label, mine, theirs)`.
+pub fn conflict_notice(what: &str, changes: &[(&str, &str, &str)], discard_href: &str) -> Markup {
+    html! {
+        div.alert.conflict role="alert" {
+            p { strong { "Someone else saved this " (what) " while you were editing." }
+                " Your changes are not saved yet. Their version differs here:" }
+            ul {
+                @for (label, mine, theirs) in changes {
+                    @if mine.trim() != theirs.trim() {
+                        li { (label) ": theirs " q { (theirs) } ", yours " q { (mine) } }
+                    }
+                }
+            }
+            p { "Save again to keep your values, or " a href=(discard_href) { "discard yours" } "." }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

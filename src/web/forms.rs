@@ -174,6 +174,46 @@ pub fn amount_cents(raw: &str) -> Result<Option<i64>, &'static str> {
         .ok_or(bad)
 }
 
+/// Why a record form is shown again: the server's field errors, or the version someone else
+/// saved since the form was opened.
+pub struct Refusal<T> {
+    pub errors: Vec<crate::error::FieldError>,
+    pub conflict: Option<T>,
+}
+
+impl<T> Default for Refusal<T> {
+    fn default() -> Self {
+        Refusal {
+            errors: Vec::new(),
+            conflict: None,
+        }
+    }
+}
+
+impl<T> Refusal<T> {
+    pub fn invalid(errors: Vec<crate::error::FieldError>) -> Self {
+        Refusal {
+            errors,
+            conflict: None,
+        }
+    }
+
+    pub fn stale(theirs: T) -> Self {
+        Refusal {
+            errors: Vec::new(),
+            conflict: Some(theirs),
+        }
+    }
+
+    pub fn status(&self) -> actix_web::http::StatusCode {
+        if self.conflict.is_some() {
+            actix_web::http::StatusCode::CONFLICT
+        } else {
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
