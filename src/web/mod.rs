@@ -65,8 +65,18 @@ fn records(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(customers::edit))
                 .route(web::post().to(customers::update)),
         )
-        .service(resource("/contacts").route(web::get().to(contacts::list)))
+        .service(
+            resource("/contacts")
+                .route(web::get().to(contacts::list))
+                .route(web::post().to(contacts::create)),
+        )
+        .service(resource("/contacts/new").route(web::get().to(contacts::new)))
         .service(resource("/contacts/{id}").route(web::get().to(contacts::show)))
+        .service(
+            resource("/contacts/{id}/edit")
+                .route(web::get().to(contacts::edit))
+                .route(web::post().to(contacts::update)),
+        )
         .service(
             resource("/leads")
                 .route(web::get().to(leads::list))
@@ -74,6 +84,11 @@ fn records(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/leads/new").route(web::get().to(leads::new)))
         .service(resource("/leads/{id}").route(web::get().to(leads::show)))
+        .service(
+            resource("/leads/{id}/edit")
+                .route(web::get().to(leads::edit))
+                .route(web::post().to(leads::update)),
+        )
         .service(resource("/leads/{id}/stage").route(web::post().to(leads::move_stage)))
         .service(
             resource("/tasks")

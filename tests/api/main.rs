@@ -27,4 +27,5 @@ mod timeline;
 mod tokens;
 mod users;
 mod web;
+mod web_forms;
 mod web_records;

@@ -294,6 +294,8 @@ async fn every_form_post_needs_the_csrf_token() {
         format!("/customers/{c}/edit"),
         "/leads".to_owned(),
         format!("/leads/{l}/stage"),
+        format!("/leads/{l}/edit"),
+        "/contacts".to_owned(),
         "/tasks".to_owned(),
         format!("/tasks/{t}/complete"),
         "/activities".to_owned(),

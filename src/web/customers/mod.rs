@@ -12,6 +12,7 @@ use crate::domain::contacts::{self, Contact};
 use crate::domain::customers::{self, Customer};
 use crate::domain::leads::{self, Lead};
 use crate::domain::list::{ListParams, Page};
+use crate::domain::stages::{self, Stage};
 use crate::domain::tasks::{self, Task};
 use crate::domain::timeline::{self, TimelineItem, TimelineParams};
 use crate::state::AppState;
@@ -150,6 +151,7 @@ struct Detail {
     tasks: Page<Task>,
     timeline: Page<TimelineItem>,
     names: HashMap<String, String>,
+    stages: Vec<Stage>,
 }
 
 fn related(key: &str, id: &str) -> Vec<(String, String)> {
@@ -204,6 +206,7 @@ pub async fn show(
                 tasks,
                 timeline,
                 names,
+                stages: stages::list(conn)?,
             })
         })
         .await?;
@@ -259,13 +262,14 @@ fn detail_page(viewer: &Viewer, d: &Detail) -> Markup {
                                 @if let Some(t) = &p.title { span.muted { " · " (t) } } }
                         }
                     }
+                    a.button.small href=(format!("/contacts/new?customer_id={}", c.meta.id)) { "Add contact" }
                 }
                 section.card aria-labelledby="leads-title" {
                     h2 #leads-title { "Leads" }
                     @if d.leads.items.is_empty() { p.muted { "No leads yet." } }
                     ul.plain {
                         @for l in &d.leads.items {
-                            li { a href=(format!("/leads/{}", l.meta.id)) { (l.title) } " " span.badge { (l.stage) } }
+                            li { a href=(format!("/leads/{}", l.meta.id)) { (l.title) } " " span.badge { (d.stages.iter().find(|s| s.key == l.stage).map_or(l.stage.as_str(), |s| s.label.as_str())) } }
                         }
                     }
                     a.button.small href=(format!("/leads/new?customer_id={}", c.meta.id)) { "New lead" }

@@ -1,5 +1,5 @@
-//! The lead create (and edit) form. The value field is left out for roles that may not see
-//! lead values.
+//! The lead create and edit forms. The value field is left out for roles that may not see
+//! lead values; a stale edit shows the other person's values instead of overwriting them.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -7,13 +7,13 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use crate::domain::customers;
-use crate::domain::leads::{self, LeadInput};
+use crate::domain::leads::{self, Lead, LeadInput};
 use crate::error::{AppError, FieldError};
 use crate::state::AppState;
-use crate::web::components::{Input, csrf_field, form_errors};
+use crate::web::components::{Input, conflict_notice, csrf_field, form_errors};
 use crate::web::error::WebError;
 use crate::web::flash::Flash;
-use crate::web::forms::{CsrfForm, amount_cents, field, see_other};
+use crate::web::forms::{CsrfForm, Refusal, amount_cents, field, see_other};
 use crate::web::layout::{self, Nav, respond};
 use crate::web::session::Viewer;
 
@@ -41,27 +41,42 @@ pub struct LeadForm {
     email: String,
     #[serde(default)]
     phone: String,
+    version: Option<i64>,
 }
 
 impl LeadForm {
-    /// The domain's input, or the amount's own error when it is not a number (the other
-    /// fields are still checked by the domain, so every message shows at once).
+    fn from_lead(l: &Lead) -> Self {
+        let s = |v: &Option<String>| v.clone().unwrap_or_default();
+        LeadForm {
+            title: l.title.clone(),
+            customer_id: s(&l.customer_id),
+            // Typed back in major units; a role that may not see it gets an empty field
+            // that the form then leaves out.
+            value: l
+                .value_cents
+                .map(|v| format!("{}.{:02}", v / 100, v % 100))
+                .unwrap_or_default(),
+            source: s(&l.source),
+            expected_close_date: s(&l.expected_close_date),
+            company_name: s(&l.company_name),
+            contact_name: s(&l.contact_name),
+            email: s(&l.email),
+            phone: s(&l.phone),
+            version: Some(l.meta.version),
+        }
+    }
+
+    /// The domain's input, or the amount's own error when it is not a number.
     fn input(&self, with_value: bool) -> (LeadInput, Option<FieldError>) {
         let (value_cents, value_error) = match (with_value, amount_cents(&self.value)) {
             (false, _) | (true, Ok(None)) => (None, None),
             (true, Ok(Some(v))) => (Some(Some(v)), None),
             (true, Err(message)) => (None, Some(FieldError::new("value", message))),
         };
-        let id = |v: &str| {
-            if v.trim().is_empty() {
-                None
-            } else {
-                Some(Some(v.trim().to_owned()))
-            }
-        };
         let input = LeadInput {
             title: field(&self.title),
-            customer_id: id(&self.customer_id),
+            // Chosen where the form is opened (a customer's page); absent, it is unchanged.
+            customer_id: field(&self.customer_id).filter(|c| c.is_some()),
             value_cents,
             source: field(&self.source),
             expected_close_date: field(&self.expected_close_date),
@@ -75,24 +90,72 @@ impl LeadForm {
     }
 }
 
+/// The domain names the amount `value_cents`; the form's field is `value`.
+fn form_errors_of(errors: Vec<FieldError>) -> Vec<FieldError> {
+    errors
+        .into_iter()
+        .map(|e| {
+            if e.field == "value_cents" {
+                FieldError::new("value", e.message)
+            } else {
+                e
+            }
+        })
+        .collect()
+}
+
+fn conflict(viewer: &Viewer, mine: &LeadForm, theirs: &Lead) -> Markup {
+    let t = LeadForm::from_lead(theirs);
+    let mut changes = vec![
+        ("Title", mine.title.as_str(), t.title.as_str()),
+        (
+            "Expected close",
+            &mine.expected_close_date,
+            &t.expected_close_date,
+        ),
+        ("Source", &mine.source, &t.source),
+        ("Company", &mine.company_name, &t.company_name),
+        ("Contact name", &mine.contact_name, &t.contact_name),
+        ("E-mail", &mine.email, &t.email),
+        ("Phone", &mine.phone, &t.phone),
+    ];
+    if sees_value(viewer) {
+        changes.insert(1, ("Value", &mine.value, &t.value));
+    }
+    conflict_notice("lead", &changes, &format!("/leads/{}", theirs.meta.id))
+}
+
 fn form_page(
     viewer: &Viewer,
     form: &LeadForm,
     customer: Option<&str>,
-    errors: &[FieldError],
+    refusal: &Refusal<Lead>,
+    editing: Option<&str>,
 ) -> Markup {
+    let errors = &refusal.errors;
+    let action = editing.map_or_else(|| "/leads".to_owned(), |id| format!("/leads/{id}/edit"));
+    let back = editing.map_or_else(|| "/leads".to_owned(), |id| format!("/leads/{id}"));
     html! {
-        p.crumbs { a href="/leads" { "Leads" } }
-        h1 { "New lead" @if let Some(name) = customer { " for " (name) } }
+        p.crumbs { a href=(back) { "← Back" } }
+        h1 {
+            @if editing.is_some() { "Edit lead" } @else { "New lead" }
+            @if let Some(name) = customer { " for " (name) }
+        }
         section.card.formcard {
+            @if let Some(theirs) = &refusal.conflict { (conflict(viewer, form, theirs)) }
             (form_errors(errors, None))
-            form method="post" action="/leads" novalidate {
+            form method="post" action=(action) novalidate {
                 (csrf_field(&viewer.csrf))
-                @if !form.customer_id.is_empty() { input type="hidden" name="customer_id" value=(form.customer_id); }
-                (Input::new("title", "Title", "text").value(&form.title).autofocus(true).hint("What is being sold, e.g. “50 seats, annual plan”.").render(errors))
+                @if let Some(v) = form.version { input type="hidden" name="version" value=(v); }
+                @if editing.is_none() && !form.customer_id.is_empty() {
+                    input type="hidden" name="customer_id" value=(form.customer_id);
+                }
+                (Input::new("title", "Title", "text").value(&form.title).autofocus(editing.is_none())
+                    .hint("What is being sold, e.g. “50 seats, annual plan”.").render(errors))
                 div.two {
                     @if sees_value(viewer) {
-                        (Input { required: false, ..Input::new("value", "Value", "text") }.value(&form.value).hint("In your base currency, e.g. 12000.").render(errors))
+                        (Input { required: false, ..Input::new("value", "Value", "text") }.value(&form.value)
+                            .hint("In the lead's currency, e.g. 12000.").render(errors))
                     }
                     (Input { required: false, ..Input::new("expected_close_date", "Expected close", "date") }.value(&form.expected_close_date).render(errors))
                 }
@@ -107,7 +170,10 @@ fn form_page(
                     }
                 }
                 (Input { required: false, ..Input::new("source", "Source", "text") }.value(&form.source).hint("Where it came from, e.g. referral.").render(errors))
-                div.actions { button.primary type="submit" { "Create lead" } a href="/leads" { "Cancel" } }
+                div.actions {
+                    button.primary type="submit" { @if editing.is_some() { "Save changes" } @else { "Create lead" } }
+                    a href=(back) { "Cancel" }
+                }
             }
         }
     }
@@ -129,6 +195,20 @@ async fn customer_name(
         .await
 }
 
+fn show(
+    req: &HttpRequest,
+    viewer: &Viewer,
+    status: StatusCode,
+    title: &str,
+    body: Markup,
+) -> HttpResponse {
+    respond(
+        req,
+        HttpResponse::build(status),
+        layout::page(viewer, Nav::Leads, title, None, body),
+    )
+}
+
 #[derive(Deserialize)]
 pub struct NewQuery {
     customer_id: Option<String>,
@@ -145,14 +225,14 @@ pub async fn new(
         ..LeadForm::default()
     };
     let customer = customer_name(&state, &viewer, &form.customer_id).await?;
-    let markup = layout::page(
+    let body = form_page(
         &viewer,
-        Nav::Leads,
-        "New lead",
+        &form,
+        customer.as_deref(),
+        &Refusal::default(),
         None,
-        form_page(&viewer, &form, customer.as_deref(), &[]),
     );
-    Ok(respond(&req, HttpResponse::Ok(), markup))
+    Ok(show(&req, &viewer, StatusCode::OK, "New lead", body))
 }
 
 pub async fn create(
@@ -164,8 +244,8 @@ pub async fn create(
     let (input, value_error) = form.input(sees_value(&viewer));
     // An unreadable amount is refused before anything is written, so a lead is never
     // created without the value the user meant to give it.
-    let errors = match value_error {
-        Some(error) => vec![error],
+    let refusal = match value_error {
+        Some(error) => Refusal::invalid(vec![error]),
         None => {
             let base_currency = state.config.base_currency.clone();
             let created = state
@@ -180,31 +260,76 @@ pub async fn create(
                         Flash::Created,
                     ));
                 }
-                Err(AppError::Validation(errors)) => errors
-                    .into_iter()
-                    .map(|e| {
-                        if e.field == "value_cents" {
-                            FieldError::new("value", e.message)
-                        } else {
-                            e
-                        }
-                    })
-                    .collect(),
+                Err(AppError::Validation(errors)) => Refusal::invalid(form_errors_of(errors)),
                 Err(e) => return Err(e.into()),
             }
         }
     };
     let customer = customer_name(&state, &viewer, &form.customer_id).await?;
-    let markup = layout::page(
+    let body = form_page(&viewer, &form, customer.as_deref(), &refusal, None);
+    Ok(show(&req, &viewer, refusal.status(), "New lead", body))
+}
+
+async fn get(state: &AppState, viewer: &Viewer, id: &str) -> Result<Lead, AppError> {
+    let id = id.to_owned();
+    state
+        .read_as(&viewer.credentials, move |conn, actor| {
+            leads::get(conn, actor, &id)
+        })
+        .await
+}
+
+pub async fn edit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    id: web::Path<String>,
+) -> WebResult {
+    let id = id.into_inner();
+    let lead = get(&state, &viewer, &id).await?;
+    let body = form_page(
         &viewer,
-        Nav::Leads,
-        "New lead",
+        &LeadForm::from_lead(&lead),
         None,
-        form_page(&viewer, &form, customer.as_deref(), &errors),
+        &Refusal::default(),
+        Some(&id),
     );
-    Ok(respond(
-        &req,
-        HttpResponse::build(StatusCode::UNPROCESSABLE_ENTITY),
-        markup,
-    ))
+    Ok(show(&req, &viewer, StatusCode::OK, "Edit lead", body))
+}
+
+pub async fn update(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    id: web::Path<String>,
+    CsrfForm(mut form): CsrfForm<LeadForm>,
+) -> WebResult {
+    let id = id.into_inner();
+    // The edit form carries no customer, so the lead keeps its own.
+    form.customer_id.clear();
+    let (input, value_error) = form.input(sees_value(&viewer));
+    let refusal = match value_error {
+        Some(error) => Refusal::invalid(vec![error]),
+        None => {
+            let (target, expected) = (id.clone(), form.version);
+            let updated = state
+                .write_as(&viewer.credentials, move |conn, actor| {
+                    leads::update(conn, actor, &target, &input, expected)
+                })
+                .await;
+            match updated {
+                Ok(_) => return Ok(see_other(&format!("/leads/{id}"), Flash::Saved)),
+                Err(AppError::Validation(errors)) => Refusal::invalid(form_errors_of(errors)),
+                Err(AppError::PreconditionFailed) => {
+                    let theirs = get(&state, &viewer, &id).await?;
+                    // The next save is made over their version, knowingly.
+                    form.version = Some(theirs.meta.version);
+                    Refusal::stale(theirs)
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    };
+    let body = form_page(&viewer, &form, None, &refusal, Some(&id));
+    Ok(show(&req, &viewer, refusal.status(), "Edit lead", body))
 }

@@ -30,7 +30,7 @@ use crate::web::session::Viewer;
 use crate::web::{people, tasks as task_pages, timeline as timeline_pages};
 
 mod form;
-pub use form::{create, new};
+pub use form::{create, edit, new, update};
 
 type WebResult = Result<HttpResponse, WebError>;
 type Query = web::Query<Vec<(String, String)>>;
@@ -256,6 +256,7 @@ fn detail_page(
         p.crumbs { a href="/leads" { "Leads" } }
         div.pagehead {
             h1 { (l.title) " " span.badge.stage { (stage_label(&d.stages, &l.stage)) } }
+            a.button href=(format!("{path}/edit")) { "Edit" }
         }
         div.detail {
             div.main-col {

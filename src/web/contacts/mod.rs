@@ -21,6 +21,9 @@ use crate::web::layout::{self, Nav, respond};
 use crate::web::session::Viewer;
 use crate::web::{people, tasks as task_pages, timeline as timeline_pages};
 
+mod form;
+pub use form::{create, edit, new, update};
+
 type WebResult = Result<HttpResponse, WebError>;
 type Query = web::Query<Vec<(String, String)>>;
 
@@ -62,7 +65,10 @@ pub async fn list(
         query: &raw,
     };
     let body = html! {
-        div.pagehead { h1 { "Contacts" } }
+        div.pagehead {
+            h1 { "Contacts" }
+            a.button.primary href="/contacts/new" { "New contact" }
+        }
         form.filters method="get" action="/contacts" role="search" aria-label="Filter contacts" {
             div.field {
                 label for="q" { "Search" }
@@ -82,8 +88,8 @@ pub async fn list(
         }
         @if page.items.is_empty() {
             (empty_state(url.filtered(), "/contacts", "No contacts yet.", html! {
-                p { "Contacts are the people you talk to. Start by adding a customer; its people then live on its page." }
-                p { a.button.primary href="/customers" { "Go to customers" } }
+                p { "Contacts are the people you talk to. Add them from their company's page, or on their own." }
+                p { a.button.primary href="/contacts/new" { "Add your first contact" } " " a.button href="/customers" { "Go to customers" } }
             }))
         } @else {
             table.list {
@@ -175,7 +181,10 @@ pub async fn show(
     let path = format!("/contacts/{}", contact.meta.id);
     let body = html! {
         p.crumbs { a href="/contacts" { "Contacts" } }
-        div.pagehead { h1 { (full_name) } }
+        div.pagehead {
+            h1 { (full_name) }
+            a.button href=(format!("{path}/edit")) { "Edit" }
+        }
         div.detail {
             div.main-col {
                 section.card {

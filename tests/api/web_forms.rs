@@ -1,0 +1,206 @@
+//! Contact and lead forms: created from their customer's page, edited, and a stale edit
+//! that shows the other change instead of overwriting it.
+
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{Login, PASSWORD, TestApp, csrf_from, page_text, spawn_app};
+
+async fn signed_in(app: &TestApp, who: &Login) -> (Client, String) {
+    let (b, _) = app.browser_sign_in(&who.email, PASSWORD).await;
+    let csrf = csrf_from(&page_text(&b, &app.url("/contacts")).await);
+    (b, csrf)
+}
+
+async fn post(b: &Client, url: &str, form: &[(&str, &str)]) -> (StatusCode, String, String) {
+    let res = b.post(url).form(form).send().await.unwrap();
+    let status = res.status();
+    let location = res
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, location, res.text().await.unwrap())
+}
+
+#[actix_web::test]
+async fn a_contact_is_added_from_its_company_and_edited() {
+    let app = spawn_app().await;
+    let admin = app.bootstrap_admin().await;
+    let (b, csrf) = signed_in(&app, &admin).await;
+    let customer: Value = app
+        .post("/api/v1/customers", &admin.token, json!({"name": "Acme"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let cid = customer["id"].as_str().unwrap();
+    let page = page_text(&b, &app.url(&format!("/customers/{cid}"))).await;
+    assert!(page.contains(&format!("href=\"/contacts/new?customer_id={cid}\"")));
+    let form = page_text(&b, &app.url(&format!("/contacts/new?customer_id={cid}"))).await;
+    assert!(form.contains("New contact at Acme"));
+
+    let (status, _, html) = post(
+        &b,
+        &app.url("/contacts"),
+        &[
+            ("csrf_token", &csrf),
+            ("customer_id", cid),
+            ("first_name", ""),
+            ("email", "not-an-email"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("First name is required.") && html.contains("value=\"not-an-email\""));
+    assert!(
+        html.contains("E-mail "),
+        "the e-mail is refused too: {html}"
+    );
+
+    let (status, location, _) = post(
+        &b,
+        &app.url("/contacts"),
+        &[
+            ("csrf_token", &csrf),
+            ("customer_id", cid),
+            ("first_name", "Jo"),
+            ("last_name", "Park"),
+            ("email", "jo@acme.example"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let contact = page_text(&b, &app.url(&location)).await;
+    assert!(contact.contains("Jo Park") && contact.contains(&format!("href=\"/customers/{cid}\"")));
+    assert!(
+        page_text(&b, &app.url(&format!("/customers/{cid}")))
+            .await
+            .contains("Jo Park")
+    );
+
+    let edit = app.url(&format!("{location}/edit"));
+    let (status, back, _) = post(
+        &b,
+        &edit,
+        &[
+            ("csrf_token", &csrf),
+            ("first_name", "Joanna"),
+            ("last_name", "Park"),
+            ("version", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, back.as_str()),
+        (StatusCode::SEE_OTHER, location.as_str())
+    );
+    let saved: Value = app
+        .get(&format!("/api/v1{location}"), &admin.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (saved["first_name"].as_str(), saved["customer_id"].as_str()),
+        (Some("Joanna"), Some(cid)),
+        "the company stays"
+    );
+
+    let (status, _, html) = post(
+        &b,
+        &edit,
+        &[
+            ("csrf_token", &csrf),
+            ("first_name", "Jo"),
+            ("version", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(html.contains("Someone else saved this contact") && html.contains("Joanna"));
+}
+
+#[actix_web::test]
+async fn a_lead_is_edited_and_a_stale_edit_is_refused_with_their_values() {
+    let app = spawn_app().await;
+    let admin = app.bootstrap_admin().await;
+    let (b, csrf) = signed_in(&app, &admin).await;
+    let lead: Value = app
+        .post(
+            "/api/v1/leads",
+            &admin.token,
+            json!({"title": "Deal", "value_cents": 500_000}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = lead["id"].as_str().unwrap();
+    let form = page_text(&b, &app.url(&format!("/leads/{id}/edit"))).await;
+    assert!(
+        form.contains("value=\"5000.00\""),
+        "the value is shown in major units"
+    );
+
+    let edit = app.url(&format!("/leads/{id}/edit"));
+    let (status, _, html) = post(
+        &b,
+        &edit,
+        &[
+            ("csrf_token", &csrf),
+            ("title", "Deal"),
+            ("value", "lots"),
+            ("version", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html.contains("Value must be an amount like 1200 or 1200.50.")
+            && html.contains("value=\"lots\"")
+    );
+
+    let (status, _, _) = post(
+        &b,
+        &edit,
+        &[
+            ("csrf_token", &csrf),
+            ("title", "Bigger deal"),
+            ("value", "7,500"),
+            ("version", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let saved: Value = app
+        .get(&format!("/api/v1/leads/{id}"), &admin.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (saved["title"].as_str(), saved["value_cents"].as_i64()),
+        (Some("Bigger deal"), Some(750_000))
+    );
+
+    let (status, _, html) = post(
+        &b,
+        &edit,
+        &[
+            ("csrf_token", &csrf),
+            ("title", "Old deal"),
+            ("version", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(html.contains("Someone else saved this lead") && html.contains("Bigger deal"));
+    let unchanged: Value = app
+        .get(&format!("/api/v1/leads/{id}"), &admin.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(unchanged["title"], "Bigger deal");
+}
