@@ -97,6 +97,12 @@ fn records(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/tasks/new").route(web::get().to(tasks::new)))
         .service(resource("/tasks/mine").route(web::get().to(tasks::mine)))
+        .service(resource("/tasks/{id}").route(web::get().to(tasks::show)))
+        .service(
+            resource("/tasks/{id}/edit")
+                .route(web::get().to(tasks::edit))
+                .route(web::post().to(tasks::update)),
+        )
         .service(resource("/tasks/{id}/complete").route(web::post().to(tasks::complete)))
         .service(resource("/activities").route(web::post().to(timeline::log)))
         .service(resource("/notifications").route(web::get().to(notifications::page)))

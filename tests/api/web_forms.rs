@@ -204,3 +204,95 @@ async fn a_lead_is_edited_and_a_stale_edit_is_refused_with_their_values() {
         .unwrap();
     assert_eq!(unchanged["title"], "Bigger deal");
 }
+
+#[actix_web::test]
+async fn a_task_page_links_its_records_and_its_edit_keeps_them() {
+    let app = spawn_app().await;
+    let admin = app.bootstrap_admin().await;
+    let (b, csrf) = signed_in(&app, &admin).await;
+    let customer: Value = app
+        .post("/api/v1/customers", &admin.token, json!({"name": "Acme"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let cid = customer["id"].as_str().unwrap();
+    let back = format!("/customers/{cid}");
+    let (status, location, _) = post(
+        &b,
+        &app.url("/tasks"),
+        &[
+            ("csrf_token", &csrf),
+            ("title", "Send <the> quote"),
+            ("customer_id", cid),
+            ("back", &back),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, location.as_str()),
+        (StatusCode::SEE_OTHER, back.as_str())
+    );
+    let tasks: Value = app
+        .get("/api/v1/tasks", &admin.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = tasks["items"][0]["id"].as_str().unwrap().to_owned();
+    let customer_page = page_text(&b, &app.url(&back)).await;
+    assert!(
+        customer_page.contains(&format!("href=\"/tasks/{id}\""))
+            && customer_page.contains("Send &lt;the&gt; quote")
+    );
+
+    let page = page_text(&b, &app.url(&format!("/tasks/{id}"))).await;
+    assert!(page.contains(&format!("href=\"/customers/{cid}\"")) && page.contains("Acme"));
+
+    let edit = app.url(&format!("/tasks/{id}/edit"));
+    let (status, _, html) = post(
+        &b,
+        &edit,
+        &[("csrf_token", &csrf), ("title", ""), ("version", "1")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("Task is required."));
+    let (status, _, _) = post(
+        &b,
+        &edit,
+        &[
+            ("csrf_token", &csrf),
+            ("title", "Send the quote"),
+            ("due", "2031-02-03"),
+            ("priority", "high"),
+            ("status", "in_progress"),
+            ("version", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let saved: Value = app
+        .get(&format!("/api/v1/tasks/{id}"), &admin.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            saved["priority"].as_str(),
+            saved["status"].as_str(),
+            saved["customer_id"].as_str()
+        ),
+        (Some("high"), Some("in_progress"), Some(cid))
+    );
+
+    let (status, _, html) = post(
+        &b,
+        &edit,
+        &[("csrf_token", &csrf), ("title", "Stale"), ("version", "1")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(html.contains("Someone else saved this task") && html.contains("Send the quote"));
+}

@@ -3,27 +3,29 @@
 
 use std::collections::HashMap;
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
 use serde::Deserialize;
 
 use crate::domain::choice::Choice;
 use crate::domain::list::{ListParams, Page};
-use crate::domain::tasks::{self, Status, Task, TaskInput};
-use crate::error::{AppError, FieldError};
+use crate::domain::tasks::{self, Status, Task};
+use crate::domain::{contacts, customers, leads};
+use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::components::{
-    Input, ListUrl, Select, csrf_field, day, empty_state, form_errors, options_with_any, textarea,
+    Input, ListUrl, Select, csrf_field, day, empty_state, options_with_any,
 };
 use crate::web::error::{WebError, safe_next};
 use crate::web::flash::Flash;
-use crate::web::forms::{CsrfForm, due_at, field, see_other};
+use crate::web::forms::{CsrfForm, see_other};
 use crate::web::layout::{self, Nav, respond};
 use crate::web::people;
 use crate::web::session::Viewer;
 
+mod form;
 mod mine;
+pub use form::{create, edit, new, update};
 pub use mine::mine;
 
 type WebResult = Result<HttpResponse, WebError>;
@@ -128,7 +130,7 @@ fn table(
             tbody {
                 @for t in &page.items {
                     tr {
-                        td data-label="Task" { (t.title) }
+                        td data-label="Task" { a href=(format!("/tasks/{}", t.meta.id)) { (t.title) } }
                         td data-label="Due" { @match &t.due_at { Some(d) => (day(d)), None => span.muted { "—" } } }
                         td data-label="Priority" { span class=(format!("prio prio-{}", t.priority.as_str())) { (t.priority.as_str()) } }
                         td data-label="Status" { (status_label(t.status)) }
@@ -170,7 +172,7 @@ pub fn mini_list(
         ul.plain.tasks {
             @for t in items {
                 li {
-                    span.title { (t.title) }
+                    a.title href=(format!("/tasks/{}", t.meta.id)) { (t.title) }
                     span.muted { " · " (people::name(names, t.assigned_to.as_deref()))
                         @if let Some(d) = &t.due_at { " · due " (day(d)) } }
                     (complete_button(viewer, t, back))
@@ -194,136 +196,6 @@ pub fn follow_up(viewer: &Viewer, links: &[(&str, &str)], back: &str) -> Markup 
                 button.primary type="submit" { "Create task" }
             }
         }
-    }
-}
-
-#[derive(Deserialize, Default)]
-pub struct TaskForm {
-    #[serde(default)]
-    title: String,
-    #[serde(default)]
-    description: String,
-    #[serde(default)]
-    due: String,
-    #[serde(default)]
-    priority: String,
-    #[serde(default)]
-    customer_id: String,
-    #[serde(default)]
-    lead_id: String,
-    #[serde(default)]
-    contact_id: String,
-    #[serde(default)]
-    back: String,
-}
-
-impl TaskForm {
-    fn input(&self) -> TaskInput {
-        let link = |v: &str| {
-            if v.is_empty() {
-                None
-            } else {
-                Some(Some(v.to_owned()))
-            }
-        };
-        TaskInput {
-            title: field(&self.title),
-            description: field(&self.description),
-            due_at: due_at(&self.due),
-            priority: field(&self.priority).filter(|p| p.is_some()),
-            customer_id: link(&self.customer_id),
-            lead_id: link(&self.lead_id),
-            contact_id: link(&self.contact_id),
-            ..TaskInput::default()
-        }
-    }
-}
-
-fn form_page(viewer: &Viewer, form: &TaskForm, errors: &[FieldError]) -> Markup {
-    html! {
-        p.crumbs { a href=(safe_next(Some(&form.back).filter(|b| !b.is_empty()).map(String::as_str).or(Some("/tasks")))) { "← Back" } }
-        h1 { "New task" }
-        section.card.formcard {
-            (form_errors(errors, None))
-            form method="post" action="/tasks" novalidate {
-                (csrf_field(&viewer.csrf))
-                @for (k, v) in [("customer_id", &form.customer_id), ("lead_id", &form.lead_id), ("contact_id", &form.contact_id), ("back", &form.back)] {
-                    @if !v.is_empty() { input type="hidden" name=(k) value=(v); }
-                }
-                (Input::new("title", "Task", "text").value(&form.title).autofocus(true).render(errors))
-                div.two {
-                    (Input { required: false, ..Input::new("due", "Due on", "date") }.value(&form.due).render(errors))
-                    (Select { name: "priority", label: "Priority", selected: if form.priority.is_empty() { "medium" } else { &form.priority },
-                        options: PRIORITIES.iter().map(|(v, l)| ((*v).to_owned(), (*l).to_owned())).collect() }.render(errors))
-                }
-                (textarea("description", "Notes", &form.description, false, errors))
-                div.actions { button.primary type="submit" { "Create task" } }
-            }
-        }
-    }
-}
-
-#[derive(Deserialize)]
-pub struct NewQuery {
-    customer_id: Option<String>,
-    lead_id: Option<String>,
-    contact_id: Option<String>,
-}
-
-pub async fn new(req: HttpRequest, viewer: Viewer, query: web::Query<NewQuery>) -> WebResult {
-    let q = query.into_inner();
-    let form = TaskForm {
-        customer_id: q.customer_id.unwrap_or_default(),
-        lead_id: q.lead_id.unwrap_or_default(),
-        contact_id: q.contact_id.unwrap_or_default(),
-        ..TaskForm::default()
-    };
-    let markup = layout::page(
-        &viewer,
-        Nav::Tasks,
-        "New task",
-        None,
-        form_page(&viewer, &form, &[]),
-    );
-    Ok(respond(&req, HttpResponse::Ok(), markup))
-}
-
-pub async fn create(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    viewer: Viewer,
-    CsrfForm(form): CsrfForm<TaskForm>,
-) -> WebResult {
-    let input = form.input();
-    let created = state
-        .write_as(&viewer.credentials, move |conn, actor| {
-            tasks::create(conn, actor, &input)
-        })
-        .await;
-    match created {
-        Ok(_) => {
-            let back = if form.back.is_empty() {
-                "/tasks".to_owned()
-            } else {
-                safe_next(Some(&form.back))
-            };
-            Ok(see_other(&back, Flash::TaskCreated))
-        }
-        Err(AppError::Validation(errors)) => {
-            let markup = layout::page(
-                &viewer,
-                Nav::Tasks,
-                "New task",
-                None,
-                form_page(&viewer, &form, &errors),
-            );
-            Ok(respond(
-                &req,
-                HttpResponse::build(StatusCode::UNPROCESSABLE_ENTITY),
-                markup,
-            ))
-        }
-        Err(e) => Err(e.into()),
     }
 }
 
@@ -352,4 +224,105 @@ pub async fn complete(
         safe_next(Some(&form.back))
     };
     Ok(see_other(&back, Flash::TaskCompleted))
+}
+
+/// Links to the records a task is about, with their names where they still resolve.
+struct About {
+    customer: Option<(String, String)>,
+    lead: Option<(String, String)>,
+    contact: Option<(String, String)>,
+}
+
+fn about(
+    conn: &rusqlite::Connection,
+    actor: &crate::auth::Actor,
+    t: &Task,
+) -> Result<About, AppError> {
+    fn found<T>(r: Result<T, AppError>) -> Result<Option<T>, AppError> {
+        match r {
+            Ok(v) => Ok(Some(v)),
+            Err(AppError::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+    let mut out = About {
+        customer: None,
+        lead: None,
+        contact: None,
+    };
+    if let Some(id) = &t.customer_id {
+        out.customer =
+            found(customers::get(conn, id))?.map(|c| (format!("/customers/{id}"), c.name));
+    }
+    if let Some(id) = &t.lead_id {
+        out.lead = found(leads::get(conn, actor, id))?.map(|l| (format!("/leads/{id}"), l.title));
+    }
+    if let Some(id) = &t.contact_id {
+        out.contact = found(contacts::get(conn, id))?.map(|c| {
+            (
+                format!("/contacts/{id}"),
+                format!("{} {}", c.first_name, c.last_name.unwrap_or_default())
+                    .trim()
+                    .to_owned(),
+            )
+        });
+    }
+    Ok(out)
+}
+
+/// `/tasks/{id}`: the task, what it is about, and one click to complete it.
+pub async fn show(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    id: web::Path<String>,
+) -> WebResult {
+    let id = id.into_inner();
+    let (task, about, names) = state
+        .read_as(&viewer.credentials, move |conn, actor| {
+            let task = tasks::get(conn, &id)?;
+            let about = about(conn, actor, &task)?;
+            let names = people::names(
+                conn,
+                [
+                    task.assigned_to.as_deref(),
+                    task.meta.created_by.as_deref(),
+                    task.completed_by.as_deref(),
+                ],
+            )?;
+            Ok((task, about, names))
+        })
+        .await?;
+    let path = format!("/tasks/{}", task.meta.id);
+    let body = html! {
+        p.crumbs { a href="/tasks/mine" { "My tasks" } " / " a href="/tasks" { "All tasks" } }
+        div.pagehead {
+            h1 { (task.title) " " span class=(format!("badge prio-{}", task.priority.as_str())) { (task.priority.as_str()) } }
+            div.actions {
+                (complete_button(&viewer, &task, &path))
+                a.button href=(format!("{path}/edit")) { "Edit" }
+            }
+        }
+        section.card.formcard {
+            dl.facts {
+                dt { "Status" } dd { (status_label(task.status))
+                    @if let Some(at) = &task.completed_at { " " span.muted { (day(at)) " by " (people::name(&names, task.completed_by.as_deref())) } } }
+                dt { "Due" } dd { @match &task.due_at { Some(d) => (day(d)), None => "—" } }
+                dt { "Assignee" } dd { (people::name(&names, task.assigned_to.as_deref())) }
+                dt { "Created by" } dd { (people::name(&names, task.meta.created_by.as_deref())) }
+                @for (label, link) in [("Customer", &about.customer), ("Lead", &about.lead), ("Contact", &about.contact)] {
+                    @if let Some((href, name)) = link { dt { (label) } dd { a href=(href) { (name) } } }
+                }
+            }
+            @if let Some(notes) = &task.description { h2 { "Notes" } p.pre { (notes) } }
+        }
+    };
+    let markup = layout::page(
+        &viewer,
+        Nav::Tasks,
+        &task.title,
+        Flash::from_request(&req),
+        body,
+    );
+    Ok(respond(&req, HttpResponse::Ok(), markup))
 }
