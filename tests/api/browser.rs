@@ -251,7 +251,7 @@ async fn js(c: &Client, script: &str) -> serde_json::Value {
 #[actix_web::test]
 async fn a_customer_a_call_and_a_lead_through_the_pages() {
     let app = spawn_app().await;
-    app.bootstrap_admin().await;
+    let admin = app.bootstrap_admin().await;
     let browser = Browser::start().await;
     let c = browser.client();
 
@@ -358,6 +358,33 @@ async fn a_customer_a_call_and_a_lead_through_the_pages() {
         json!(true)
     );
     shot(c, "help").await;
+
+    // A colleague assigns a task: the bell counts it without a reload (SSE).
+    press(c, '?').await;
+    assert_eq!(
+        js(c, "return document.querySelector('[data-unread]').hidden").await,
+        json!(true)
+    );
+    let sales = app.user(&admin, "sales").await;
+    let res = app
+        .post(
+            "/api/v1/tasks",
+            &sales.token,
+            json!({"title": "Review the contract", "assigned_to": admin.id}),
+        )
+        .await;
+    assert_eq!(res.status(), reqwest::StatusCode::CREATED);
+    wait_text(c, "[data-unread]", |t| t == "1").await;
+    let label = c
+        .find(Locator::Css("[data-bell]"))
+        .await
+        .unwrap()
+        .attr("aria-label")
+        .await
+        .unwrap();
+    assert_eq!(label.as_deref(), Some("Notifications, 1 unread"));
+    click(c, "[data-bell]").await;
+    wait_text(c, "ul.notifications", |t| t.contains("Review the contract")).await;
 
     // At phone width nothing scrolls sideways.
     c.set_window_size(375, 812).await.unwrap();
