@@ -32,10 +32,12 @@ const SECTIONS: [(Nav, &str, &str); 5] = [
 ];
 
 /// The keyboard shortcuts `app.js` handles, listed in the `?` overlay.
-const SHORTCUTS: [(&str, &str); 5] = [
+const SHORTCUTS: [(&str, &str); 7] = [
     ("/", "Search customers, contacts and leads"),
     ("?", "Show or hide this help"),
+    ("g d", "Go to the dashboard"),
     ("g c", "Go to customers"),
+    ("g o", "Go to contacts"),
     ("g l", "Go to leads"),
     ("g t", "Go to my tasks"),
 ];

@@ -9,7 +9,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use crate::domain::activities::{self, ActivityInput, SubjectType};
-use crate::domain::timeline::{ItemType, TimelineItem};
+use crate::domain::timeline::{Details, ItemType, TimelineItem};
 use crate::error::{AppError, FieldError};
 use crate::state::AppState;
 use crate::web::components::{Select, csrf_field, form_errors, moment, textarea};
@@ -92,8 +92,16 @@ pub fn list(items: &[TimelineItem], names: &HashMap<String, String>) -> Markup {
                 @for item in items {
                     li class=(format!("t-{}", item_class(item.item_type))) {
                         div.t-head {
-                            strong { (item.summary) }
+                            @match &item.details {
+                                // An activity shows its whole text, as logged: the summary
+                                // is cut to one line.
+                                Details::Activity { kind, .. } => strong { (kind.label()) },
+                                _ => strong { (item.summary) },
+                            }
                             span.muted { " · " (people::name(names, item.actor_id.as_deref())) " · " (moment(&item.at)) }
+                        }
+                        @if let Details::Activity { body, .. } = &item.details {
+                            p.t-body { (body) }
                         }
                     }
                 }
