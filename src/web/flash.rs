@@ -20,10 +20,11 @@ pub enum Flash {
     TaskCompleted,
     StageMoved,
     AllRead,
+    Converted,
 }
 
 impl Flash {
-    const ALL: [Flash; 12] = [
+    const ALL: [Flash; 13] = [
         Flash::SignedOut,
         Flash::PasswordChanged,
         Flash::TokenRevoked,
@@ -36,6 +37,7 @@ impl Flash {
         Flash::TaskCompleted,
         Flash::StageMoved,
         Flash::AllRead,
+        Flash::Converted,
     ];
 
     fn code(self) -> &'static str {
@@ -52,6 +54,7 @@ impl Flash {
             Flash::TaskCompleted => "task-completed",
             Flash::StageMoved => "stage-moved",
             Flash::AllRead => "all-read",
+            Flash::Converted => "converted",
         }
     }
 
@@ -71,6 +74,7 @@ impl Flash {
             Flash::TaskCompleted => "Task completed.",
             Flash::StageMoved => "Stage updated.",
             Flash::AllRead => "All notifications marked as read.",
+            Flash::Converted => "Lead converted: it is now linked to this customer.",
         }
     }
 

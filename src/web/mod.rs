@@ -90,6 +90,7 @@ fn records(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(leads::update)),
         )
         .service(resource("/leads/{id}/stage").route(web::post().to(leads::move_stage)))
+        .service(resource("/leads/{id}/convert").route(web::post().to(leads::convert)))
         .service(
             resource("/tasks")
                 .route(web::get().to(tasks::list))

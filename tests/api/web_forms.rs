@@ -296,3 +296,61 @@ async fn a_task_page_links_its_records_and_its_edit_keeps_them() {
     assert_eq!(status, StatusCode::CONFLICT);
     assert!(html.contains("Someone else saved this task") && html.contains("Send the quote"));
 }
+
+#[actix_web::test]
+async fn a_lead_is_converted_into_a_customer_and_contact_from_its_page() {
+    let app = spawn_app().await;
+    let admin = app.bootstrap_admin().await;
+    let (b, csrf) = signed_in(&app, &admin).await;
+    let lead: Value = app
+        .post(
+            "/api/v1/leads",
+            &admin.token,
+            json!({"title": "Pilot", "company_name": "Globex", "contact_name": "Hank Scorpio", "email": "hank@globex.example"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = lead["id"].as_str().unwrap();
+    let page = page_text(&b, &app.url(&format!("/leads/{id}"))).await;
+    assert!(
+        page.contains("Convert to customer") && page.contains("Also add Hank Scorpio as a contact")
+    );
+
+    let convert = app.url(&format!("/leads/{id}/convert"));
+    let (status, _, html) = post(
+        &b,
+        &convert,
+        &[
+            ("csrf_token", &csrf),
+            ("domain", "not a domain"),
+            ("create_contact", "true"),
+            ("version", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+    assert!(html.contains("value=\"not a domain\""));
+
+    let (status, location, _) = post(
+        &b,
+        &convert,
+        &[
+            ("csrf_token", &csrf),
+            ("create_contact", "true"),
+            ("version", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(location.starts_with("/customers/"));
+    let customer = page_text(&b, &app.url(&location)).await;
+    assert!(customer.contains("Lead converted") && customer.contains("Globex"));
+    assert!(customer.contains("Hank Scorpio") && customer.contains("Pilot"));
+    let after = page_text(&b, &app.url(&format!("/leads/{id}"))).await;
+    assert!(
+        !after.contains("Convert to customer"),
+        "a converted lead offers no second conversion"
+    );
+}

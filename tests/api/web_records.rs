@@ -295,6 +295,7 @@ async fn every_form_post_needs_the_csrf_token() {
         "/leads".to_owned(),
         format!("/leads/{l}/stage"),
         format!("/leads/{l}/edit"),
+        format!("/leads/{l}/convert"),
         format!("/tasks/{t}/edit"),
         "/contacts".to_owned(),
         "/tasks".to_owned(),

@@ -29,7 +29,9 @@ use crate::web::layout::{self, Nav, respond};
 use crate::web::session::Viewer;
 use crate::web::{people, tasks as task_pages, timeline as timeline_pages};
 
+mod convert;
 mod form;
+pub use convert::convert;
 pub use form::{create, edit, new, update};
 
 type WebResult = Result<HttpResponse, WebError>;
@@ -227,7 +229,7 @@ pub async fn show(
     id: web::Path<String>,
 ) -> WebResult {
     let detail = load(&state, &viewer, id.into_inner()).await?;
-    let body = detail_page(&viewer, &detail, None, &[]);
+    let body = detail_page(&viewer, &detail, &Outcome::default());
     let markup = layout::page(
         &viewer,
         Nav::Leads,
@@ -238,12 +240,32 @@ pub async fn show(
     Ok(respond(&req, HttpResponse::Ok(), markup))
 }
 
-fn detail_page(
+/// What a lead page shows besides the stored state: a refused stage move or conversion.
+#[derive(Default)]
+struct Outcome<'a> {
+    stage: Option<&'a StageForm>,
+    stage_errors: Vec<FieldError>,
+    convert: Option<&'a convert::ConvertForm>,
+    convert_errors: Vec<FieldError>,
+}
+
+/// The lead page again, with a refused form's input and messages.
+async fn refused(
+    req: &HttpRequest,
+    state: &AppState,
     viewer: &Viewer,
-    d: &Detail,
-    typed: Option<&StageForm>,
-    errors: &[FieldError],
-) -> Markup {
+    id: String,
+    status: StatusCode,
+    outcome: Outcome<'_>,
+) -> WebResult {
+    let detail = load(state, viewer, id).await?;
+    let body = detail_page(viewer, &detail, &outcome);
+    let markup = layout::page(viewer, Nav::Leads, &detail.lead.title, None, body);
+    Ok(respond(req, HttpResponse::build(status), markup))
+}
+
+fn detail_page(viewer: &Viewer, d: &Detail, outcome: &Outcome<'_>) -> Markup {
+    let (typed, errors) = (outcome.stage, &outcome.stage_errors);
     let l = &d.lead;
     let path = format!("/leads/{}", l.meta.id);
     let lost_keys: Vec<&str> = d
@@ -299,6 +321,9 @@ fn detail_page(
                         button.primary type="submit" { "Move" }
                     }
                 }
+                @if l.customer_id.is_none() && l.contact_id.is_none() {
+                    (convert::card(viewer, l, outcome.convert, &outcome.convert_errors))
+                }
                 section.card aria-labelledby="tasks-title" {
                     h2 #tasks-title { "Tasks" }
                     (task_pages::mini_list(viewer, &d.tasks.items, &d.names, &path))
@@ -339,8 +364,10 @@ pub async fn move_stage(
         ),
         Err(e) => return Err(e.into()),
     };
-    let detail = load(&state, &viewer, id).await?;
-    let body = detail_page(&viewer, &detail, Some(&form), &errors);
-    let markup = layout::page(&viewer, Nav::Leads, &detail.lead.title, None, body);
-    Ok(respond(&req, HttpResponse::build(status), markup))
+    let outcome = Outcome {
+        stage: Some(&form),
+        stage_errors: errors,
+        ..Outcome::default()
+    };
+    refused(&req, &state, &viewer, id, status, outcome).await
 }
