@@ -148,4 +148,43 @@
     stage.addEventListener("change", sync);
     sync();
   });
+
+  // The pipeline board: drag a card onto another column to move it. The drop submits the
+  // card's own stage form (the no-JavaScript way), asking for the reason on a lost stage.
+  let dragged = null;
+  document.addEventListener("dragstart", (event) => {
+    const card = event.target instanceof Element ? event.target.closest(".leadcard") : null;
+    if (!card) return;
+    dragged = card;
+    card.classList.add("dragging");
+    event.dataTransfer.effectAllowed = "move";
+    event.dataTransfer.setData("text/plain", card.dataset.lead);
+  });
+  document.addEventListener("dragend", () => {
+    dragged?.classList.remove("dragging");
+    document.querySelectorAll(".column.drop").forEach((c) => c.classList.remove("drop"));
+    dragged = null;
+  });
+  document.addEventListener("dragover", (event) => {
+    const column = event.target instanceof Element ? event.target.closest(".column[data-stage]") : null;
+    if (!column || !dragged) return;
+    event.preventDefault();
+    document.querySelectorAll(".column.drop").forEach((c) => { if (c !== column) c.classList.remove("drop"); });
+    column.classList.add("drop");
+  });
+  document.addEventListener("drop", (event) => {
+    const column = event.target instanceof Element ? event.target.closest(".column[data-stage]") : null;
+    if (!column || !dragged) return;
+    event.preventDefault();
+    const form = dragged.querySelector("form");
+    if (!form || dragged.closest(".column") === column) return;
+    let reason = "";
+    if (column.hasAttribute("data-lost")) {
+      reason = window.prompt("Why was this lead lost?") || "";
+      if (!reason.trim()) return;
+    }
+    form.querySelector("select[name=stage]").value = column.dataset.stage;
+    form.querySelector("[name=lost_reason]").value = reason;
+    form.requestSubmit();
+  });
 })();

@@ -83,6 +83,7 @@ fn records(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(leads::create)),
         )
         .service(resource("/leads/new").route(web::get().to(leads::new)))
+        .service(resource("/leads/board").route(web::get().to(leads::board)))
         .service(resource("/leads/{id}").route(web::get().to(leads::show)))
         .service(
             resource("/leads/{id}/edit")

@@ -328,6 +328,30 @@ async fn a_customer_a_call_and_a_lead_through_the_pages() {
     wait_text(c, "dl.facts", |t| t.contains("12,000.00")).await;
     shot(c, "lead").await;
 
+    // On the board, dropping the card on another column moves it.
+    c.goto(&app.url("/leads/board")).await.unwrap();
+    wait_text(c, ".column[data-stage=qualified]", |t| {
+        t.contains("Renewal 2027")
+    })
+    .await;
+    shot(c, "board").await;
+    js(
+        c,
+        "const card = document.querySelector('.column[data-stage=qualified] .leadcard'); \
+         const target = document.querySelector('.column[data-stage=proposal] ol'); \
+         const dt = new DataTransfer(); \
+         card.dispatchEvent(new DragEvent('dragstart', {bubbles: true, dataTransfer: dt})); \
+         target.dispatchEvent(new DragEvent('dragover', {bubbles: true, cancelable: true, dataTransfer: dt})); \
+         target.dispatchEvent(new DragEvent('drop', {bubbles: true, cancelable: true, dataTransfer: dt})); \
+         return true;",
+    )
+    .await;
+    wait_text(c, ".flash", |t| t == "Stage updated.").await;
+    wait_text(c, ".column[data-stage=proposal]", |t| {
+        t.contains("Renewal 2027")
+    })
+    .await;
+
     // `/` focuses the search, `?` opens the shortcuts; suggestions come as you type.
     c.find(Locator::Css("main h1"))
         .await
@@ -388,7 +412,14 @@ async fn a_customer_a_call_and_a_lead_through_the_pages() {
 
     // At phone width nothing scrolls sideways.
     c.set_window_size(375, 812).await.unwrap();
-    for path in ["/customers", "/leads", "/tasks", "/contacts"] {
+    for path in [
+        "/customers",
+        "/leads",
+        "/leads/board",
+        "/tasks/mine",
+        "/contacts",
+        "/notifications",
+    ] {
         c.goto(&app.url(path)).await.unwrap();
         wait_text(c, "main h1", |t| !t.is_empty()).await;
         let wide = js(
@@ -396,10 +427,11 @@ async fn a_customer_a_call_and_a_lead_through_the_pages() {
             "return document.documentElement.scrollWidth - window.innerWidth",
         )
         .await;
-        assert!(
-            wide.as_i64().unwrap_or(1) <= 0,
-            "{path} overflows by {wide}px at 375px"
-        );
+        if wide.as_i64().unwrap_or(1) > 0 {
+            // Name what sticks out, so the failure says what to fix.
+            let culprits = js(c, "return [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 8).map(e => e.tagName + '.' + e.className).join(', ')").await;
+            panic!("{path} overflows by {wide}px at 375px: {culprits}");
+        }
     }
     c.goto(&app.url("/customers")).await.unwrap();
     wait_text(c, "table.list", |t| t.contains("Acme Robotics")).await;

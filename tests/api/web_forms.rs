@@ -354,3 +354,83 @@ async fn a_lead_is_converted_into_a_customer_and_contact_from_its_page() {
         "a converted lead offers no second conversion"
     );
 }
+
+#[actix_web::test]
+async fn the_board_shows_a_column_per_stage_and_moves_cards_without_javascript() {
+    let app = spawn_app().await;
+    let admin = app.bootstrap_admin().await;
+    let support = app.user(&admin, "support").await;
+    for (title, cents) in [("First deal", 100_000), ("Second deal", 250_050)] {
+        app.post(
+            "/api/v1/leads",
+            &admin.token,
+            json!({"title": title, "value_cents": cents}),
+        )
+        .await;
+    }
+    let (b, csrf) = signed_in(&app, &admin).await;
+    let board = page_text(&b, &app.url("/leads/board")).await;
+    for stage in ["New", "Contacted", "Qualified", "Proposal", "Won", "Lost"] {
+        assert!(
+            board.contains(&format!("aria-label=\"{stage}\"")),
+            "a column for {stage}"
+        );
+    }
+    assert!(board.contains("3,500.50 USD"), "the column's total");
+    let leads: Value = app
+        .get("/api/v1/leads", &admin.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = leads["items"][0]["id"].as_str().unwrap();
+
+    let stage = app.url(&format!("/leads/{id}/stage"));
+    let move_to = |to: &'static str, reason: &'static str| {
+        [
+            ("csrf_token", csrf.clone()),
+            ("stage", to.into()),
+            ("lost_reason", reason.into()),
+            ("version", "1".into()),
+            ("back", "/leads/board".into()),
+        ]
+    };
+    let (status, _, html) = post(
+        &b,
+        &stage,
+        &move_to("lost", "")
+            .each_ref()
+            .map(|(k, v)| (*k, v.as_str())),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a lost stage needs its reason"
+    );
+    assert!(html.contains("Reason lost is required"));
+    let (status, location, _) = post(
+        &b,
+        &stage,
+        &move_to("won", "").each_ref().map(|(k, v)| (*k, v.as_str())),
+    )
+    .await;
+    assert_eq!(
+        (status, location.as_str()),
+        (StatusCode::SEE_OTHER, "/leads/board")
+    );
+    let moved: Value = app
+        .get(&format!("/api/v1/leads/{id}"), &admin.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(moved["stage"], "won");
+
+    let (s, _) = signed_in(&app, &support).await;
+    let theirs = page_text(&s, &app.url("/leads/board")).await;
+    assert!(
+        theirs.contains("First deal") && !theirs.contains("USD"),
+        "support sees cards, never values"
+    );
+}

@@ -22,15 +22,17 @@ use crate::state::AppState;
 use crate::web::components::{
     Input, ListUrl, Select, csrf_field, day, empty_state, form_errors, money,
 };
-use crate::web::error::WebError;
+use crate::web::error::{WebError, safe_next};
 use crate::web::flash::Flash;
 use crate::web::forms::{CsrfForm, field, see_other};
 use crate::web::layout::{self, Nav, respond};
 use crate::web::session::Viewer;
 use crate::web::{people, tasks as task_pages, timeline as timeline_pages};
 
+mod board;
 mod convert;
 mod form;
+pub use board::board;
 pub use convert::convert;
 pub use form::{create, edit, new, update};
 
@@ -84,7 +86,10 @@ pub async fn list(
     let body = html! {
         div.pagehead {
             h1 { "Leads" }
-            a.button.primary href="/leads/new" { "New lead" }
+            div.actions {
+                a.button href="/leads/board" { "Pipeline board" }
+                a.button.primary href="/leads/new" { "New lead" }
+            }
         }
         form.filters method="get" action="/leads" role="search" aria-label="Filter leads" {
             div.field {
@@ -220,6 +225,9 @@ pub struct StageForm {
     #[serde(default)]
     lost_reason: String,
     version: Option<i64>,
+    /// Where to go after the move (the board sends its own URL); the lead page otherwise.
+    #[serde(default)]
+    back: String,
 }
 
 pub async fn show(
@@ -353,7 +361,14 @@ pub async fn move_stage(
         })
         .await;
     let (status, errors) = match moved {
-        Ok(_) => return Ok(see_other(&format!("/leads/{id}"), Flash::StageMoved)),
+        Ok(_) => {
+            let back = if form.back.is_empty() {
+                format!("/leads/{id}")
+            } else {
+                safe_next(Some(&form.back))
+            };
+            return Ok(see_other(&back, Flash::StageMoved));
+        }
         Err(AppError::Validation(errors)) => (StatusCode::UNPROCESSABLE_ENTITY, errors),
         Err(AppError::PreconditionFailed) => (
             StatusCode::CONFLICT,
