@@ -187,6 +187,30 @@ impl ListUrl<'_> {
         }
     }
 
+    /// The CSV export of this view: the same filters and order, every row (so no paging).
+    pub fn export(&self, entity: &str) -> String {
+        let pairs: Vec<(&str, &str)> = self
+            .query
+            .iter()
+            .filter(|(k, v)| !v.is_empty() && k != "cursor" && k != "limit")
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        match serde_urlencoded::to_string(&pairs) {
+            Ok(q) if !q.is_empty() => format!("/api/v1/exports/{entity}.csv?{q}"),
+            _ => format!("/api/v1/exports/{entity}.csv"),
+        }
+    }
+
+    /// An "Export CSV" button for roles that may export.
+    pub fn export_button(&self, viewer: &crate::web::session::Viewer, entity: &str) -> Markup {
+        use crate::auth::permissions::{Capability, has};
+        html! {
+            @if has(viewer.actor.role, Capability::ExportCsv) {
+                a.button href=(self.export(entity)) download { "Export CSV" }
+            }
+        }
+    }
+
     pub fn filtered(&self) -> bool {
         self.query
             .iter()

@@ -555,3 +555,51 @@ fn days_from_now(days: i64) -> String {
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap()
 }
+
+#[actix_web::test]
+async fn export_buttons_carry_the_view_and_show_only_for_roles_that_may_export() {
+    let app = spawn_app().await;
+    let admin = app.bootstrap_admin().await;
+    let sales = app.user(&admin, "sales").await;
+    create(
+        &app,
+        &admin,
+        "/api/v1/customers",
+        json!({"name": "Acme", "segment": "SMB"}),
+    )
+    .await;
+    create(
+        &app,
+        &admin,
+        "/api/v1/customers",
+        json!({"name": "Globex", "segment": "Enterprise"}),
+    )
+    .await;
+    let (b, _) = signed_in(&app, &admin).await;
+    let page = page_text(
+        &b,
+        &app.url("/customers?segment=SMB&sort=name&order=asc&limit=1"),
+    )
+    .await;
+    let href = "/api/v1/exports/customers.csv?segment=SMB&amp;sort=name&amp;order=asc";
+    assert!(
+        page.contains(href),
+        "the export keeps the filters and drops the paging"
+    );
+    let csv = b
+        .get(app.url(&href.replace("&amp;", "&")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), StatusCode::OK);
+    let text = csv.text().await.unwrap();
+    assert!(text.contains("Acme") && !text.contains("Globex"));
+
+    let (s, _) = signed_in(&app, &sales).await;
+    for path in ["/customers", "/contacts", "/leads", "/tasks"] {
+        assert!(
+            !page_text(&s, &app.url(path)).await.contains("Export CSV"),
+            "{path}"
+        );
+    }
+}

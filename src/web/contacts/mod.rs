@@ -67,7 +67,10 @@ pub async fn list(
     let body = html! {
         div.pagehead {
             h1 { "Contacts" }
-            a.button.primary href="/contacts/new" { "New contact" }
+            div.actions {
+                (url.export_button(&viewer, "contacts"))
+                a.button.primary href="/contacts/new" { "New contact" }
+            }
         }
         form.filters method="get" action="/contacts" role="search" aria-label="Filter contacts" {
             div.field {

@@ -59,7 +59,10 @@ pub async fn list(
     let body = html! {
         div.pagehead {
             h1 { "Customers" }
-            a.button.primary href="/customers/new" { "New customer" }
+            div.actions {
+                (url.export_button(&viewer, "customers"))
+                a.button.primary href="/customers/new" { "New customer" }
+            }
         }
         (filters(&viewer, &url))
         @if page.items.is_empty() {

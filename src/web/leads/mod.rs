@@ -88,6 +88,7 @@ pub async fn list(
             h1 { "Leads" }
             div.actions {
                 a.button href="/leads/board" { "Pipeline board" }
+                (url.export_button(&viewer, "leads"))
                 a.button.primary href="/leads/new" { "New lead" }
             }
         }

@@ -61,7 +61,10 @@ pub async fn list(
     let body = html! {
         div.pagehead {
             h1 { "Tasks" }
-            a.button.primary href="/tasks/new" { "New task" }
+            div.actions {
+                (url.export_button(&viewer, "tasks"))
+                a.button.primary href="/tasks/new" { "New task" }
+            }
         }
         form.filters method="get" action="/tasks" role="search" aria-label="Filter tasks" {
             div.field {
