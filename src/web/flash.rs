@@ -21,10 +21,12 @@ pub enum Flash {
     StageMoved,
     AllRead,
     Converted,
+    Trashed,
+    Restored,
 }
 
 impl Flash {
-    const ALL: [Flash; 13] = [
+    const ALL: [Flash; 15] = [
         Flash::SignedOut,
         Flash::PasswordChanged,
         Flash::TokenRevoked,
@@ -38,6 +40,8 @@ impl Flash {
         Flash::StageMoved,
         Flash::AllRead,
         Flash::Converted,
+        Flash::Trashed,
+        Flash::Restored,
     ];
 
     fn code(self) -> &'static str {
@@ -55,6 +59,8 @@ impl Flash {
             Flash::StageMoved => "stage-moved",
             Flash::AllRead => "all-read",
             Flash::Converted => "converted",
+            Flash::Trashed => "trashed",
+            Flash::Restored => "restored",
         }
     }
 
@@ -75,6 +81,10 @@ impl Flash {
             Flash::StageMoved => "Stage updated.",
             Flash::AllRead => "All notifications marked as read.",
             Flash::Converted => "Lead converted: it is now linked to this customer.",
+            Flash::Trashed => {
+                "Moved to the trash. You can restore it from the trash (in your account menu)."
+            }
+            Flash::Restored => "Restored from the trash.",
         }
     }
 

@@ -151,6 +151,7 @@ fn user_menu(viewer: &Viewer, nav: Nav) -> Markup {
             div.menu role="menu" {
                 p.muted { (actor.email) br; span.badge { (actor.role.label()) } }
                 a role="menuitem" href="/profile" aria-current=[(nav == Nav::Profile).then_some("page")] { "Profile & API tokens" }
+                a role="menuitem" href="/trash" { "Trash" }
                 form method="post" action="/logout" {
                     input type="hidden" name="csrf_token" value=(viewer.csrf);
                     button.linklike type="submit" role="menuitem" { "Sign out" }

@@ -18,6 +18,7 @@ pub mod session;
 pub mod signin;
 pub mod tasks;
 pub mod timeline;
+pub mod trash;
 
 use actix_web::web;
 
@@ -107,6 +108,15 @@ fn records(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/tasks/{id}/complete").route(web::post().to(tasks::complete)))
         .service(resource("/activities").route(web::post().to(timeline::log)))
+        .service(
+            resource("/{entity:customers|contacts|leads|tasks}/{id}/delete")
+                .route(web::post().to(trash::delete)),
+        )
+        .service(resource("/trash").route(web::get().to(trash::page)))
+        .service(
+            resource("/trash/{entity:customers|contacts|leads|tasks}/{id}/restore")
+                .route(web::post().to(trash::restore)),
+        )
         .service(resource("/notifications").route(web::get().to(notifications::page)))
         .service(
             resource("/notifications/read-all").route(web::post().to(notifications::mark_all_read)),

@@ -434,3 +434,86 @@ async fn the_board_shows_a_column_per_stage_and_moves_cards_without_javascript()
         "support sees cards, never values"
     );
 }
+
+#[actix_web::test]
+async fn a_customer_goes_to_the_trash_with_its_people_and_comes_back_with_them() {
+    let app = spawn_app().await;
+    let admin = app.bootstrap_admin().await;
+    let sales = app.user(&admin, "sales").await;
+    let (b, csrf) = signed_in(&app, &admin).await;
+    let customer: Value = app
+        .post("/api/v1/customers", &admin.token, json!({"name": "Acme"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let cid = customer["id"].as_str().unwrap();
+    app.post(
+        "/api/v1/contacts",
+        &admin.token,
+        json!({"first_name": "Jo", "customer_id": cid}),
+    )
+    .await;
+    let page = page_text(&b, &app.url(&format!("/customers/{cid}"))).await;
+    assert!(page.contains("Move to trash") && page.contains("data-confirm="));
+
+    let (s, s_csrf) = signed_in(&app, &sales).await;
+    let (status, _, _) = post(
+        &s,
+        &app.url(&format!("/customers/{cid}/delete")),
+        &[("csrf_token", &s_csrf), ("version", "1")],
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "sales may not trash what they do not own"
+    );
+
+    let (status, location, _) = post(
+        &b,
+        &app.url(&format!("/customers/{cid}/delete")),
+        &[("csrf_token", &csrf), ("version", "1")],
+    )
+    .await;
+    assert_eq!(
+        (status, location.as_str()),
+        (StatusCode::SEE_OTHER, "/customers")
+    );
+    assert_eq!(
+        b.get(app.url(&format!("/customers/{cid}")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    assert!(
+        page_text(&b, &app.url("/customers"))
+            .await
+            .contains("Moved to the trash.")
+    );
+    let trash = page_text(&b, &app.url("/trash?entity=customers")).await;
+    assert!(trash.contains("Acme") && trash.contains(&format!("/trash/customers/{cid}/restore")));
+    assert!(
+        page_text(&b, &app.url("/trash?entity=contacts"))
+            .await
+            .contains("Jo")
+    );
+
+    let (status, location, _) = post(
+        &b,
+        &app.url(&format!("/trash/customers/{cid}/restore")),
+        &[("csrf_token", &csrf)],
+    )
+    .await;
+    assert_eq!(
+        (status, location),
+        (StatusCode::SEE_OTHER, format!("/customers/{cid}"))
+    );
+    let back = page_text(&b, &app.url(&format!("/customers/{cid}"))).await;
+    assert!(
+        back.contains("Restored from the trash.") && back.contains("Jo"),
+        "its contact came back too"
+    );
+}

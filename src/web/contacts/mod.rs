@@ -10,6 +10,7 @@ use crate::domain::activities::SubjectType;
 use crate::domain::contacts;
 use crate::domain::customers;
 use crate::domain::list::ListParams;
+use crate::domain::records::Kind;
 use crate::domain::tasks;
 use crate::domain::timeline::{self, TimelineParams};
 use crate::error::AppError;
@@ -19,6 +20,7 @@ use crate::web::error::WebError;
 use crate::web::flash::Flash;
 use crate::web::layout::{self, Nav, respond};
 use crate::web::session::Viewer;
+use crate::web::trash;
 use crate::web::{people, tasks as task_pages, timeline as timeline_pages};
 
 mod form;
@@ -186,7 +188,10 @@ pub async fn show(
         p.crumbs { a href="/contacts" { "Contacts" } }
         div.pagehead {
             h1 { (full_name) }
-            a.button href=(format!("{path}/edit")) { "Edit" }
+            div.actions {
+                a.button href=(format!("{path}/edit")) { "Edit" }
+                (trash::delete_button(&viewer, Kind::Contact, &contact.meta.id, contact.meta.version, &full_name))
+            }
         }
         div.detail {
             div.main-col {

@@ -12,6 +12,7 @@ use crate::domain::contacts::{self, Contact};
 use crate::domain::customers::{self, Customer};
 use crate::domain::leads::{self, Lead};
 use crate::domain::list::{ListParams, Page};
+use crate::domain::records::Kind;
 use crate::domain::stages::{self, Stage};
 use crate::domain::tasks::{self, Task};
 use crate::domain::timeline::{self, TimelineItem, TimelineParams};
@@ -21,6 +22,7 @@ use crate::web::error::WebError;
 use crate::web::flash::Flash;
 use crate::web::layout::{self, Nav, respond};
 use crate::web::session::Viewer;
+use crate::web::trash;
 use crate::web::{people, tasks as task_pages, timeline as timeline_pages};
 
 mod form;
@@ -231,7 +233,10 @@ fn detail_page(viewer: &Viewer, d: &Detail) -> Markup {
         p.crumbs { a href="/customers" { "Customers" } }
         div.pagehead {
             h1 { (c.name) }
-            a.button href=(format!("{path}/edit")) { "Edit" }
+            div.actions {
+                a.button href=(format!("{path}/edit")) { "Edit" }
+                (trash::delete_button(viewer, Kind::Customer, &c.meta.id, c.meta.version, &c.name))
+            }
         }
         div.detail {
             div.main-col {

@@ -14,6 +14,7 @@ use crate::domain::activities::SubjectType;
 use crate::domain::customers;
 use crate::domain::leads::{self, Lead, StageMove};
 use crate::domain::list::{ListParams, Page};
+use crate::domain::records::Kind;
 use crate::domain::stages::{self, Stage, StageKind};
 use crate::domain::tasks::{self, Task};
 use crate::domain::timeline::{self, TimelineItem, TimelineParams};
@@ -27,6 +28,7 @@ use crate::web::flash::Flash;
 use crate::web::forms::{CsrfForm, field, see_other};
 use crate::web::layout::{self, Nav, respond};
 use crate::web::session::Viewer;
+use crate::web::trash;
 use crate::web::{people, tasks as task_pages, timeline as timeline_pages};
 
 mod board;
@@ -287,7 +289,10 @@ fn detail_page(viewer: &Viewer, d: &Detail, outcome: &Outcome<'_>) -> Markup {
         p.crumbs { a href="/leads" { "Leads" } }
         div.pagehead {
             h1 { (l.title) " " span.badge.stage { (stage_label(&d.stages, &l.stage)) } }
-            a.button href=(format!("{path}/edit")) { "Edit" }
+            div.actions {
+                a.button href=(format!("{path}/edit")) { "Edit" }
+                (trash::delete_button(viewer, Kind::Lead, &l.meta.id, l.meta.version, &l.title))
+            }
         }
         div.detail {
             div.main-col {

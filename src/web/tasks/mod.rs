@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use crate::domain::choice::Choice;
 use crate::domain::list::{ListParams, Page};
+use crate::domain::records::Kind;
 use crate::domain::tasks::{self, Status, Task};
 use crate::domain::{contacts, customers, leads};
 use crate::error::AppError;
@@ -22,6 +23,7 @@ use crate::web::forms::{CsrfForm, see_other};
 use crate::web::layout::{self, Nav, respond};
 use crate::web::people;
 use crate::web::session::Viewer;
+use crate::web::trash;
 
 mod form;
 mod mine;
@@ -304,6 +306,7 @@ pub async fn show(
             div.actions {
                 (complete_button(&viewer, &task, &path))
                 a.button href=(format!("{path}/edit")) { "Edit" }
+                (trash::delete_button(&viewer, Kind::Task, &task.meta.id, task.meta.version, &task.title))
             }
         }
         section.card.formcard {
