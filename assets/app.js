@@ -187,4 +187,28 @@
     form.querySelector("[name=lost_reason]").value = reason;
     form.requestSubmit();
   });
+
+  // Attachment uploads go to the API with the session's CSRF header; then the page reloads
+  // to show the file. A refusal shows the API's own message under the form.
+  document.addEventListener("submit", async (event) => {
+    const form = event.target;
+    if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-upload") || !window.rapportFetch) return;
+    event.preventDefault();
+    const error = form.querySelector("[data-upload-error]");
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    button.textContent = "Uploading…";
+    try {
+      const res = await window.rapportFetch(form.action, { method: "POST", body: new FormData(form) });
+      if (res.ok) { window.location.reload(); return; }
+      const problem = await res.json().catch(() => ({}));
+      error.textContent = problem.detail || `Upload failed (${res.status}).`;
+      error.hidden = false;
+    } catch {
+      error.textContent = "Upload failed: the server could not be reached.";
+      error.hidden = false;
+    }
+    button.disabled = false;
+    button.textContent = "Upload";
+  });
 })();

@@ -23,10 +23,11 @@ pub enum Flash {
     Converted,
     Trashed,
     Restored,
+    FileDeleted,
 }
 
 impl Flash {
-    const ALL: [Flash; 15] = [
+    const ALL: [Flash; 16] = [
         Flash::SignedOut,
         Flash::PasswordChanged,
         Flash::TokenRevoked,
@@ -42,6 +43,7 @@ impl Flash {
         Flash::Converted,
         Flash::Trashed,
         Flash::Restored,
+        Flash::FileDeleted,
     ];
 
     fn code(self) -> &'static str {
@@ -61,6 +63,7 @@ impl Flash {
             Flash::Converted => "converted",
             Flash::Trashed => "trashed",
             Flash::Restored => "restored",
+            Flash::FileDeleted => "file-deleted",
         }
     }
 
@@ -85,6 +88,7 @@ impl Flash {
                 "Moved to the trash. You can restore it from the trash (in your account menu)."
             }
             Flash::Restored => "Restored from the trash.",
+            Flash::FileDeleted => "File moved to the trash.",
         }
     }
 

@@ -1,6 +1,7 @@
 //! The web app: server-rendered Maud pages over the same domain functions as the API.
 
 pub mod assets;
+pub mod attachments;
 pub mod components;
 pub mod contacts;
 pub mod customers;
@@ -112,6 +113,7 @@ fn records(cfg: &mut web::ServiceConfig) {
             resource("/{entity:customers|contacts|leads|tasks}/{id}/delete")
                 .route(web::post().to(trash::delete)),
         )
+        .service(resource("/attachments/{id}/delete").route(web::post().to(attachments::delete)))
         .service(resource("/trash").route(web::get().to(trash::page)))
         .service(
             resource("/trash/{entity:customers|contacts|leads|tasks}/{id}/restore")

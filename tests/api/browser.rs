@@ -299,6 +299,18 @@ async fn a_customer_a_call_and_a_lead_through_the_pages() {
         t.contains("Discussed the renewal with Jo")
     })
     .await;
+    // Attach a file: the upload goes to the API with the CSRF header from app.js.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("quote.txt");
+    std::fs::write(&file, "Quote: 12 seats\n").unwrap();
+    c.find(Locator::Css("form.upload input[type=file]"))
+        .await
+        .unwrap()
+        .send_keys(&file.display().to_string())
+        .await
+        .unwrap();
+    click(c, "form.upload button[type=submit]").await;
+    wait_text(c, "ul.files", |t| t.contains("quote.txt")).await;
     shot(c, "customer").await;
 
     // A lead for this customer, then a stage move; a lost stage asks for the reason.

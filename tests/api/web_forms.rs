@@ -517,3 +517,79 @@ async fn a_customer_goes_to_the_trash_with_its_people_and_comes_back_with_them()
         "its contact came back too"
     );
 }
+
+#[actix_web::test]
+async fn files_are_listed_on_their_record_and_deleted_from_it() {
+    let app = spawn_app().await;
+    let admin = app.bootstrap_admin().await;
+    let (b, csrf) = signed_in(&app, &admin).await;
+    let customer: Value = app
+        .post("/api/v1/customers", &admin.token, json!({"name": "Acme"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let cid = customer["id"].as_str().unwrap();
+    let form = reqwest::multipart::Form::new()
+        .text("entity_type", "customer")
+        .text("entity_id", cid.to_owned())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(b"hello".to_vec())
+                .file_name("<img src=x onerror=alert(1)>.txt"),
+        );
+    let res = app
+        .client
+        .post(app.url("/api/v1/attachments"))
+        .bearer_auth(&admin.token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let file: Value = res.json().await.unwrap();
+    let fid = file["id"].as_str().unwrap();
+
+    let page = page_text(&b, &app.url(&format!("/customers/{cid}"))).await;
+    assert!(page.contains(&format!("href=\"/api/v1/attachments/{fid}\"")));
+    let stored = file["filename"].as_str().unwrap();
+    assert!(
+        stored.contains('<'),
+        "the test needs markup in the kept name: {stored}"
+    );
+    let escaped = stored
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    assert!(
+        page.contains(&escaped) && !page.contains(stored),
+        "names are escaped: {stored}"
+    );
+    let download = b
+        .get(app.url(&format!("/api/v1/attachments/{fid}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        download.status(),
+        StatusCode::OK,
+        "the signed-in browser downloads it"
+    );
+
+    let back = format!("/customers/{cid}");
+    let (status, location, _) = post(
+        &b,
+        &app.url(&format!("/attachments/{fid}/delete")),
+        &[("csrf_token", &csrf), ("back", &back)],
+    )
+    .await;
+    assert_eq!(
+        (status, location),
+        (StatusCode::SEE_OTHER, format!("{back}#files"))
+    );
+    assert!(
+        page_text(&b, &app.url(&back))
+            .await
+            .contains("No files yet.")
+    );
+}

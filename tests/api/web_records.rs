@@ -299,6 +299,7 @@ async fn every_form_post_needs_the_csrf_token() {
         format!("/customers/{c}/delete"),
         format!("/tasks/{t}/delete"),
         format!("/trash/customers/{c}/restore"),
+        "/attachments/none/delete".to_owned(),
         format!("/tasks/{t}/edit"),
         "/contacts".to_owned(),
         "/tasks".to_owned(),

@@ -7,6 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use maud::html;
 
 use crate::domain::activities::SubjectType;
+use crate::domain::attachments::EntityType;
 use crate::domain::contacts;
 use crate::domain::customers;
 use crate::domain::list::ListParams;
@@ -21,7 +22,7 @@ use crate::web::flash::Flash;
 use crate::web::layout::{self, Nav, respond};
 use crate::web::session::Viewer;
 use crate::web::trash;
-use crate::web::{people, tasks as task_pages, timeline as timeline_pages};
+use crate::web::{attachments, people, tasks as task_pages, timeline as timeline_pages};
 
 mod form;
 pub use form::{create, edit, new, update};
@@ -142,8 +143,8 @@ pub async fn show(
     id: web::Path<String>,
 ) -> WebResult {
     let id = id.into_inner();
-    let (contact, company, tasks, timeline, names) = state
-        .read_as(&viewer.credentials, move |conn, _| {
+    let (contact, company, tasks, timeline, names, files) = state
+        .read_as(&viewer.credentials, move |conn, actor| {
             let contact = contacts::get(conn, &id)?;
             let company = match &contact.customer_id {
                 Some(cid) => match customers::get(conn, cid) {
@@ -173,7 +174,8 @@ pub async fn show(
             .chain(timeline.items.iter().map(|t| t.actor_id.as_deref()))
             .chain(tasks.items.iter().map(|t| t.assigned_to.as_deref()));
             let names = people::names(conn, ids)?;
-            Ok((contact, company, tasks, timeline, names))
+            let files = attachments::load(conn, actor, EntityType::Contact, &id)?;
+            Ok((contact, company, tasks, timeline, names, files))
         })
         .await?;
     let full_name = format!(
@@ -219,6 +221,7 @@ pub async fn show(
                     (task_pages::mini_list(&viewer, &tasks.items, &names, &path))
                     (task_pages::follow_up(&viewer, &[("contact_id", &contact.meta.id)], &path))
                 }
+                (attachments::panel(&viewer, EntityType::Contact, &contact.meta.id, &files, &path))
             }
         }
     };

@@ -8,6 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
 
 use crate::domain::activities::SubjectType;
+use crate::domain::attachments::{Attachment, EntityType};
 use crate::domain::contacts::{self, Contact};
 use crate::domain::customers::{self, Customer};
 use crate::domain::leads::{self, Lead};
@@ -23,7 +24,7 @@ use crate::web::flash::Flash;
 use crate::web::layout::{self, Nav, respond};
 use crate::web::session::Viewer;
 use crate::web::trash;
-use crate::web::{people, tasks as task_pages, timeline as timeline_pages};
+use crate::web::{attachments, people, tasks as task_pages, timeline as timeline_pages};
 
 mod form;
 pub use form::{create, edit, new, update};
@@ -157,6 +158,7 @@ struct Detail {
     timeline: Page<TimelineItem>,
     names: HashMap<String, String>,
     stages: Vec<Stage>,
+    files: Vec<Attachment>,
 }
 
 fn related(key: &str, id: &str) -> Vec<(String, String)> {
@@ -212,6 +214,7 @@ pub async fn show(
                 timeline,
                 names,
                 stages: stages::list(conn)?,
+                files: attachments::load(conn, actor, EntityType::Customer, &id)?,
             })
         })
         .await?;
@@ -287,6 +290,7 @@ fn detail_page(viewer: &Viewer, d: &Detail) -> Markup {
                     (task_pages::mini_list(viewer, &d.tasks.items, &d.names, &path))
                     (task_pages::follow_up(viewer, &[("customer_id", &c.meta.id)], &path))
                 }
+                (attachments::panel(viewer, EntityType::Customer, &c.meta.id, &d.files, &path))
             }
         }
     }

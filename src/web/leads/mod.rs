@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use crate::auth::permissions::{self, Field};
 use crate::domain::activities::SubjectType;
+use crate::domain::attachments::{Attachment, EntityType};
 use crate::domain::customers;
 use crate::domain::leads::{self, Lead, StageMove};
 use crate::domain::list::{ListParams, Page};
@@ -29,7 +30,7 @@ use crate::web::forms::{CsrfForm, field, see_other};
 use crate::web::layout::{self, Nav, respond};
 use crate::web::session::Viewer;
 use crate::web::trash;
-use crate::web::{people, tasks as task_pages, timeline as timeline_pages};
+use crate::web::{attachments, people, tasks as task_pages, timeline as timeline_pages};
 
 mod board;
 mod convert;
@@ -179,6 +180,7 @@ struct Detail {
     tasks: Page<Task>,
     timeline: Page<TimelineItem>,
     names: HashMap<String, String>,
+    files: Vec<Attachment>,
 }
 
 async fn load(state: &AppState, viewer: &Viewer, id: String) -> Result<Detail, AppError> {
@@ -215,6 +217,7 @@ async fn load(state: &AppState, viewer: &Viewer, id: String) -> Result<Detail, A
                 tasks,
                 timeline,
                 names,
+                files: attachments::load(conn, actor, EntityType::Lead, &id)?,
             })
         })
         .await
@@ -343,6 +346,7 @@ fn detail_page(viewer: &Viewer, d: &Detail, outcome: &Outcome<'_>) -> Markup {
                     (task_pages::mini_list(viewer, &d.tasks.items, &d.names, &path))
                     (task_pages::follow_up(viewer, &[("lead_id", &l.meta.id)], &path))
                 }
+                (attachments::panel(viewer, EntityType::Lead, &l.meta.id, &d.files, &path))
             }
         }
     }

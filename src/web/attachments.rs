@@ -1,0 +1,106 @@
+//! The attachments panel of a record page: the files (download through the API's download,
+//! which is built for serving untrusted bytes safely), upload, and delete to the trash.
+//!
+//! Upload posts the form to `POST /api/v1/attachments` from `app.js` with the session's
+//! CSRF header, so the file streams through the one upload path with its size limits.
+
+use actix_web::HttpResponse;
+use actix_web::web;
+use maud::{Markup, html};
+use rusqlite::Connection;
+use serde::Deserialize;
+
+use crate::auth::Actor;
+use crate::domain::attachments::{self, Attachment, EntityType};
+use crate::domain::choice::Choice;
+use crate::domain::list::ListParams;
+use crate::error::AppResult;
+use crate::state::AppState;
+use crate::web::components::{csrf_field, day};
+use crate::web::error::{WebError, safe_next};
+use crate::web::flash::Flash;
+use crate::web::forms::{CsrfForm, see_other};
+use crate::web::session::Viewer;
+
+/// The newest files of a record, for its page.
+pub fn load(
+    conn: &Connection,
+    actor: &Actor,
+    entity: EntityType,
+    id: &str,
+) -> AppResult<Vec<Attachment>> {
+    let params = ListParams::parse(&[("limit".to_owned(), "50".to_owned())], &attachments::LIST)?;
+    Ok(attachments::list(conn, actor, entity, id, &params)?.items)
+}
+
+fn size(bytes: i64) -> String {
+    match bytes {
+        b if b < 1024 => format!("{b} B"),
+        b if b < 1024 * 1024 => format!("{:.0} KB", b as f64 / 1024.0),
+        b => format!("{:.1} MB", b as f64 / (1024.0 * 1024.0)),
+    }
+}
+
+pub fn panel(
+    viewer: &Viewer,
+    entity: EntityType,
+    id: &str,
+    files: &[Attachment],
+    back: &str,
+) -> Markup {
+    html! {
+        section.card #files aria-labelledby="files-title" {
+            h2 #files-title { "Files" }
+            @if files.is_empty() { p.muted { "No files yet." } }
+            ul.plain.files {
+                @for f in files {
+                    li {
+                        a href=(format!("/api/v1/attachments/{}", f.id)) download=(f.filename) { (f.filename) }
+                        span.muted { " · " (size(f.size)) " · " (day(&f.created_at)) }
+                        form.inline method="post" action=(format!("/attachments/{}/delete", f.id))
+                            data-confirm=(format!("Move “{}” to the trash?", f.filename)) {
+                            (csrf_field(&viewer.csrf))
+                            input type="hidden" name="back" value=(back);
+                            button.small type="submit" aria-label=(format!("Delete {}", f.filename)) { "Delete" }
+                        }
+                    }
+                }
+            }
+            // No CSRF field here: the API takes the token as a header, which app.js adds.
+            form.upload method="post" action="/api/v1/attachments" enctype="multipart/form-data" data-upload {
+                input type="hidden" name="entity_type" value=(entity.as_str());
+                input type="hidden" name="entity_id" value=(id);
+                div.field {
+                    label for="f-file" { "Add a file" }
+                    input #f-file type="file" name="file" required;
+                }
+                p.error data-upload-error hidden {}
+                button.small type="submit" { "Upload" }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct DeleteForm {
+    #[serde(default)]
+    back: String,
+}
+
+pub async fn delete(
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    id: web::Path<String>,
+    CsrfForm(form): CsrfForm<DeleteForm>,
+) -> Result<HttpResponse, WebError> {
+    let id = id.into_inner();
+    state
+        .write_as(&viewer.credentials, move |conn, actor| {
+            attachments::delete(conn, actor, &id, None)
+        })
+        .await?;
+    Ok(see_other(
+        &format!("{}#files", safe_next(Some(&form.back))),
+        Flash::Trashed,
+    ))
+}
