@@ -361,11 +361,59 @@ async fn pages_escape_hostile_text_under_a_strict_csp() {
     )
     .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
+    // The same text in every other kind of record, and in a notification (a colleague
+    // assigns a task with it, a lead with it, and the admin sees both).
+    let sales = app.user(&admin, "sales").await;
+    let contact = create(
+        &app,
+        &admin,
+        "/api/v1/contacts",
+        json!({"first_name": hostile, "title": hostile, "customer_id": id}),
+    )
+    .await;
+    let lead = create(
+        &app,
+        &sales,
+        "/api/v1/leads",
+        json!({"title": hostile, "company_name": hostile, "source": hostile, "customer_id": id}),
+    )
+    .await;
+    let task = create(&app, &sales, "/api/v1/tasks", json!({"title": hostile, "description": hostile, "assigned_to": admin.id, "customer_id": id})).await;
+    let trashed = create(&app, &admin, "/api/v1/tasks", json!({"title": hostile})).await;
+    let res = app
+        .request(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/tasks/{}", trashed["id"].as_str().unwrap()),
+            Some(&admin.token),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let (c, l, t) = (
+        contact["id"].as_str().unwrap(),
+        lead["id"].as_str().unwrap(),
+        task["id"].as_str().unwrap(),
+    );
     for path in [
         "/customers".to_owned(),
         format!("/customers/{id}"),
         format!("/customers/{id}/edit"),
+        "/contacts".to_owned(),
+        format!("/contacts/{c}"),
+        format!("/contacts/{c}/edit"),
+        "/leads".to_owned(),
+        format!("/leads/{l}"),
+        format!("/leads/{l}/edit"),
+        "/leads/board".to_owned(),
+        format!("/leads/new?customer_id={id}"),
+        "/tasks".to_owned(),
+        "/tasks/mine".to_owned(),
+        format!("/tasks/{t}"),
+        format!("/tasks/{t}/edit"),
         "/search?q=alert".to_owned(),
+        "/notifications".to_owned(),
+        "/trash?entity=tasks".to_owned(),
     ] {
         let res = b.get(app.url(&path)).send().await.unwrap();
         let csp = res.headers()["content-security-policy"]
@@ -376,7 +424,12 @@ async fn pages_escape_hostile_text_under_a_strict_csp() {
             !csp.contains("unsafe-inline") && csp.contains("script-src 'self'"),
             "{csp}"
         );
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
         let html = res.text().await.unwrap();
+        assert!(
+            html.contains("&lt;script&gt;alert(1)"),
+            "{path} shows the text, escaped"
+        );
         assert!(!html.contains("<script>alert"), "{path} escapes user text");
         assert!(
             !html.contains("\" onmouseover=\"x"),

@@ -19,11 +19,15 @@ use super::mini_list;
 
 type WebResult = Result<HttpResponse, WebError>;
 
+/// The index of the "No due date" section in [`my_sections`].
+const UNDATED: usize = 3;
+
 /// One section of "My tasks": its heading, the list filters that define it, and what it
 /// says when empty.
 struct Section {
     title: &'static str,
-    filters: Vec<(String, String)>,
+    /// One or more list queries whose open tasks make up the section.
+    queries: Vec<Vec<(String, String)>>,
     empty: &'static str,
 }
 
@@ -41,18 +45,35 @@ fn my_sections(user_id: &str) -> Vec<Section> {
     vec![
         Section {
             title: "Overdue",
-            filters: pairs(&[("overdue", "true")]),
+            queries: vec![pairs(&[("overdue", "true")])],
             empty: "Nothing overdue. Nice.",
         },
         Section {
             title: "Today",
-            filters: pairs(&[("due_from", &today), ("due_to", &tomorrow)]),
+            queries: vec![pairs(&[("due_from", &today), ("due_to", &tomorrow)])],
             empty: "Nothing due today.",
         },
         Section {
             title: "Upcoming",
-            filters: pairs(&[("due_from", &tomorrow), ("limit", "30")]),
+            queries: vec![pairs(&[("due_from", &tomorrow), ("limit", "30")])],
             empty: "Nothing scheduled yet.",
+        },
+        // Undated tasks sort after every date, so in descending due order they come first;
+        // one query per open status keeps completed ones from crowding them out.
+        Section {
+            title: "No due date",
+            queries: ["pending", "in_progress"]
+                .iter()
+                .map(|status| {
+                    pairs(&[
+                        ("status", status),
+                        ("sort", "due_at"),
+                        ("order", "desc"),
+                        ("limit", "30"),
+                    ])
+                })
+                .collect(),
+            empty: "Nothing without a date.",
         },
     ]
 }
@@ -61,15 +82,22 @@ fn my_sections(user_id: &str) -> Vec<Section> {
 /// one click.
 pub async fn mine(req: HttpRequest, state: web::Data<AppState>, viewer: Viewer) -> WebResult {
     let sections = my_sections(&viewer.actor.user_id);
-    let queries: Vec<Vec<(String, String)>> = sections.iter().map(|s| s.filters.clone()).collect();
+    let queries: Vec<Vec<Vec<(String, String)>>> =
+        sections.iter().map(|s| s.queries.clone()).collect();
     let (pages, names) = state
         .read_as(&viewer.credentials, move |conn, _| {
             let mut pages = Vec::new();
-            for q in &queries {
-                let mut page = tasks::list(conn, &ListParams::parse(q, &tasks::LIST)?)?;
+            for (i, section) in queries.iter().enumerate() {
+                let mut items = Vec::new();
+                for q in section {
+                    items.extend(tasks::list(conn, &ListParams::parse(q, &tasks::LIST)?)?.items);
+                }
                 // A due-date range includes completed tasks; this page is for open ones.
-                page.items.retain(|t| t.status != Status::Completed);
-                pages.push(page.items);
+                items.retain(|t| t.status != Status::Completed);
+                if i == UNDATED {
+                    items.retain(|t| t.due_at.is_none());
+                }
+                pages.push(items);
             }
             let names = people::names(
                 conn,
