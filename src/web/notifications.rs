@@ -21,7 +21,7 @@ fn entity_path(entity_type: &str, id: &str) -> Option<String> {
         "customer" => Some(format!("/customers/{id}")),
         "contact" => Some(format!("/contacts/{id}")),
         "lead" => Some(format!("/leads/{id}")),
-        "task" => Some("/tasks".to_owned()),
+        "task" => Some(format!("/tasks/{id}")),
         _ => None,
     }
 }

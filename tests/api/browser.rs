@@ -267,6 +267,7 @@ async fn a_customer_a_call_and_a_lead_through_the_pages() {
     fill(c, "#f-domain", "acme-robotics.example").await;
     submit(c).await;
     wait_text(c, "#f-name-error", |t| t.contains("Name is required")).await;
+    shot(c, "customer-form-error").await;
     let kept = c
         .find(Locator::Css("#f-domain"))
         .await
@@ -421,6 +422,7 @@ async fn a_customer_a_call_and_a_lead_through_the_pages() {
     assert_eq!(label.as_deref(), Some("Notifications, 1 unread"));
     click(c, "[data-bell]").await;
     wait_text(c, "ul.notifications", |t| t.contains("Review the contract")).await;
+    shot(c, "notifications").await;
 
     // At phone width nothing scrolls sideways.
     c.set_window_size(375, 812).await.unwrap();
@@ -448,5 +450,8 @@ async fn a_customer_a_call_and_a_lead_through_the_pages() {
     c.goto(&app.url("/customers")).await.unwrap();
     wait_text(c, "table.list", |t| t.contains("Acme Robotics")).await;
     shot(c, "customers-phone").await;
+    c.goto(&app.url("/tasks/mine")).await.unwrap();
+    wait_text(c, "main h1", |t| t == "My tasks").await;
+    shot(c, "my-tasks-phone").await;
     browser.close().await;
 }
