@@ -9,8 +9,9 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use crate::domain::activities::{self, ActivityInput, SubjectType};
-use crate::domain::timeline::{Details, ItemType, TimelineItem};
-use crate::error::{AppError, FieldError};
+use crate::domain::list::Page;
+use crate::domain::timeline::{Details, ItemType, TimelineItem, TimelineParams};
+use crate::error::{AppError, AppResult, FieldError};
 use crate::state::AppState;
 use crate::web::components::{Select, csrf_field, form_errors, moment, textarea};
 use crate::web::error::WebError;
@@ -83,7 +84,20 @@ pub fn composer(
     }
 }
 
-pub fn list(items: &[TimelineItem], names: &HashMap<String, String>) -> Markup {
+/// Which page of a record's timeline its page shows: `?timeline=<cursor>` for older ones.
+pub fn params(req: &HttpRequest) -> AppResult<TimelineParams> {
+    let cursor = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+        .map(|q| q.into_inner())
+        .unwrap_or_default()
+        .into_iter()
+        .find(|(k, _)| k == "timeline")
+        .map(|(_, v)| vec![("cursor".to_owned(), v)])
+        .unwrap_or_default();
+    TimelineParams::parse(&cursor)
+}
+
+pub fn list(page: &Page<TimelineItem>, names: &HashMap<String, String>, path: &str) -> Markup {
+    let items = &page.items;
     html! {
         @if items.is_empty() {
             p.muted { "Nothing logged yet. Log the first call or note above." }
@@ -106,6 +120,9 @@ pub fn list(items: &[TimelineItem], names: &HashMap<String, String>) -> Markup {
                     }
                 }
             }
+        }
+        @if let Some(cursor) = &page.next_cursor {
+            p { a href=(format!("{path}?timeline={}#timeline", crate::web::error::urlencode(cursor))) { "Older entries →" } }
         }
     }
 }

@@ -593,3 +593,35 @@ async fn files_are_listed_on_their_record_and_deleted_from_it() {
             .contains("No files yet.")
     );
 }
+
+#[actix_web::test]
+async fn a_long_timeline_pages_to_older_entries() {
+    let app = spawn_app().await;
+    let admin = app.bootstrap_admin().await;
+    let (b, _) = signed_in(&app, &admin).await;
+    let customer: Value = app
+        .post("/api/v1/customers", &admin.token, json!({"name": "Acme"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let cid = customer["id"].as_str().unwrap();
+    for n in 0..52 {
+        let at = format!("2026-01-01T10:{n:02}:00Z");
+        let res = app
+            .post(
+                "/api/v1/activities",
+                &admin.token,
+                json!({"subject_type": "customer", "subject_id": cid, "kind": "note", "body": format!("Note number {n:02}"), "occurred_at": at}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+    }
+    let first = page_text(&b, &app.url(&format!("/customers/{cid}"))).await;
+    assert!(first.contains("Note number 51") && !first.contains("Note number 00"));
+    let marker = format!("href=\"/customers/{cid}?timeline=");
+    let start = first.find(&marker).expect("an older-entries link") + "href=\"".len();
+    let href = first[start..start + first[start..].find('"').unwrap()].replace("&amp;", "&");
+    let older = page_text(&b, &app.url(&href)).await;
+    assert!(older.contains("Note number 00") && !older.contains("Note number 51"));
+}

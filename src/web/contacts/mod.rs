@@ -13,7 +13,7 @@ use crate::domain::customers;
 use crate::domain::list::ListParams;
 use crate::domain::records::Kind;
 use crate::domain::tasks;
-use crate::domain::timeline::{self, TimelineParams};
+use crate::domain::timeline;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::components::{ListUrl, Select, day, empty_state};
@@ -143,6 +143,7 @@ pub async fn show(
     id: web::Path<String>,
 ) -> WebResult {
     let id = id.into_inner();
+    let timeline_params = timeline_pages::params(&req)?;
     let (contact, company, tasks, timeline, names, files) = state
         .read_as(&viewer.credentials, move |conn, actor| {
             let contact = contacts::get(conn, &id)?;
@@ -159,12 +160,7 @@ pub async fn show(
                 ("limit".to_owned(), "20".to_owned()),
             ];
             let tasks = tasks::list(conn, &ListParams::parse(&related, &tasks::LIST)?)?;
-            let timeline = timeline::page(
-                conn,
-                SubjectType::Contact,
-                &id,
-                &TimelineParams::parse(&[])?,
-            )?;
+            let timeline = timeline::page(conn, SubjectType::Contact, &id, &timeline_params)?;
             let ids = std::iter::once(
                 contact
                     .owner_id
@@ -212,7 +208,7 @@ pub async fn show(
                 section.card #timeline aria-labelledby="timeline-title" {
                     h2 #timeline-title { "Timeline" }
                     (timeline_pages::composer(&viewer, SubjectType::Contact, &contact.meta.id, None, &[]))
-                    (timeline_pages::list(&timeline.items, &names))
+                    (timeline_pages::list(&timeline, &names, &path))
                 }
             }
             aside.side-col {

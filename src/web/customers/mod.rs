@@ -16,7 +16,7 @@ use crate::domain::list::{ListParams, Page};
 use crate::domain::records::Kind;
 use crate::domain::stages::{self, Stage};
 use crate::domain::tasks::{self, Task};
-use crate::domain::timeline::{self, TimelineItem, TimelineParams};
+use crate::domain::timeline::{self, TimelineItem};
 use crate::state::AppState;
 use crate::web::components::{ListUrl, Select, day, empty_state};
 use crate::web::error::WebError;
@@ -175,6 +175,7 @@ pub async fn show(
     id: web::Path<String>,
 ) -> WebResult {
     let id = id.into_inner();
+    let timeline_params = timeline_pages::params(&req)?;
     let detail = state
         .read_as(&viewer.credentials, move |conn, actor| {
             let customer = customers::get(conn, &id)?;
@@ -191,12 +192,7 @@ pub async fn show(
                 conn,
                 &ListParams::parse(&related("customer_id", &id), &tasks::LIST)?,
             )?;
-            let timeline = timeline::page(
-                conn,
-                SubjectType::Customer,
-                &id,
-                &TimelineParams::parse(&[])?,
-            )?;
+            let timeline = timeline::page(conn, SubjectType::Customer, &id, &timeline_params)?;
             let ids = std::iter::once(
                 customer
                     .owner_id
@@ -260,7 +256,7 @@ fn detail_page(viewer: &Viewer, d: &Detail) -> Markup {
                 section.card #timeline aria-labelledby="timeline-title" {
                     h2 #timeline-title { "Timeline" }
                     (timeline_pages::composer(viewer, SubjectType::Customer, &c.meta.id, None, &[]))
-                    (timeline_pages::list(&d.timeline.items, &d.names))
+                    (timeline_pages::list(&d.timeline, &d.names, &path))
                 }
             }
             aside.side-col {

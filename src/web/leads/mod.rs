@@ -183,7 +183,12 @@ struct Detail {
     files: Vec<Attachment>,
 }
 
-async fn load(state: &AppState, viewer: &Viewer, id: String) -> Result<Detail, AppError> {
+async fn load(
+    state: &AppState,
+    viewer: &Viewer,
+    id: String,
+    timeline_params: TimelineParams,
+) -> Result<Detail, AppError> {
     state
         .read_as(&viewer.credentials, move |conn, actor| {
             let lead = leads::get(conn, actor, &id)?;
@@ -200,8 +205,7 @@ async fn load(state: &AppState, viewer: &Viewer, id: String) -> Result<Detail, A
                 ("limit".to_owned(), "20".to_owned()),
             ];
             let tasks = tasks::list(conn, &ListParams::parse(&related, &tasks::LIST)?)?;
-            let timeline =
-                timeline::page(conn, SubjectType::Lead, &id, &TimelineParams::parse(&[])?)?;
+            let timeline = timeline::page(conn, SubjectType::Lead, &id, &timeline_params)?;
             let ids = std::iter::once(
                 lead.assigned_to
                     .as_deref()
@@ -242,7 +246,13 @@ pub async fn show(
     viewer: Viewer,
     id: web::Path<String>,
 ) -> WebResult {
-    let detail = load(&state, &viewer, id.into_inner()).await?;
+    let detail = load(
+        &state,
+        &viewer,
+        id.into_inner(),
+        timeline_pages::params(&req)?,
+    )
+    .await?;
     let body = detail_page(&viewer, &detail, &Outcome::default());
     let markup = layout::page(
         &viewer,
@@ -272,7 +282,7 @@ async fn refused(
     status: StatusCode,
     outcome: Outcome<'_>,
 ) -> WebResult {
-    let detail = load(state, viewer, id).await?;
+    let detail = load(state, viewer, id, TimelineParams::parse(&[])?).await?;
     let body = detail_page(viewer, &detail, &outcome);
     let markup = layout::page(viewer, Nav::Leads, &detail.lead.title, None, body);
     Ok(respond(req, HttpResponse::build(status), markup))
@@ -320,7 +330,7 @@ fn detail_page(viewer: &Viewer, d: &Detail, outcome: &Outcome<'_>) -> Markup {
                 section.card #timeline aria-labelledby="timeline-title" {
                     h2 #timeline-title { "Timeline" }
                     (timeline_pages::composer(viewer, SubjectType::Lead, &l.meta.id, None, &[]))
-                    (timeline_pages::list(&d.timeline.items, &d.names))
+                    (timeline_pages::list(&d.timeline, &d.names, &path))
                 }
             }
             aside.side-col {
