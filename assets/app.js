@@ -211,4 +211,24 @@
     button.disabled = false;
     button.textContent = "Upload";
   });
+
+  // Lists' select boxes: "select all", and the bulk bar says how many are chosen.
+  const bulk = document.getElementById("bulk");
+  if (bulk) {
+    const boxes = () => [...document.querySelectorAll('input[name="ids"][form="bulk"]')];
+    const label = bulk.querySelector("[data-selected]");
+    const sync = () => {
+      const n = boxes().filter((b) => b.checked).length;
+      label.textContent = n === 0 ? "Select rows to act on them." : `${n} selected`;
+      bulk.querySelector("button[type=submit]").disabled = n === 0;
+    };
+    document.addEventListener("change", (event) => {
+      const target = event.target;
+      if (target instanceof HTMLInputElement && target.hasAttribute("data-select-all")) {
+        boxes().forEach((b) => { b.checked = target.checked; });
+      }
+      sync();
+    });
+    sync();
+  }
 })();

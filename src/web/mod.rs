@@ -55,6 +55,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// The daily-work pages: lists, records, their forms, search and notifications.
 fn records(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/search").route(web::get().to(search::page)))
+        // Before the `/{entity}/{id}` pages, which would otherwise take this path.
+        .service(
+            resource("/{entity:customers|contacts|leads|tasks}/bulk-delete")
+                .route(web::post().to(trash::bulk_delete)),
+        )
         .service(
             resource("/customers")
                 .route(web::get().to(customers::list))

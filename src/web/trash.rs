@@ -6,12 +6,13 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use crate::auth::permissions::{Capability, has};
 use crate::domain::records::{self, Kind};
 use crate::domain::{contacts, customers, leads, tasks};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::components::{csrf_field, moment};
-use crate::web::error::WebError;
+use crate::web::error::{WebError, safe_next};
 use crate::web::flash::Flash;
 use crate::web::forms::{CsrfForm, see_other};
 use crate::web::layout::{self, Nav, respond};
@@ -80,6 +81,86 @@ pub async fn delete(
     } else {
         format!("/{table}")
     };
+    Ok(see_other(&back, Flash::Trashed))
+}
+
+/// Whether the viewer gets the lists' select boxes: bulk changes are for managers and
+/// admins (api-contract, Roles).
+pub fn bulk_allowed(viewer: &Viewer) -> bool {
+    has(viewer.actor.role, Capability::BulkEdit)
+}
+
+/// The form the lists' row checkboxes belong to (`form="bulk"`), placed above the table.
+pub fn bulk_form(viewer: &Viewer, kind: Kind, back: &str) -> Markup {
+    html! {
+        @if bulk_allowed(viewer) {
+            form #bulk.bulkbar method="post" action=(format!("/{}/bulk-delete", kind.table()))
+                data-confirm="Move the selected records to the trash? You can restore them from the trash." {
+                (csrf_field(&viewer.csrf))
+                input type="hidden" name="back" value=(back);
+                span.muted data-selected { "Select rows to act on them." }
+                button.danger.small type="submit" { "Move selected to trash" }
+            }
+        }
+    }
+}
+
+/// A row's select box, tied to the bulk form by `form="bulk"`.
+pub fn bulk_cell(viewer: &Viewer, id: &str, name: &str) -> Markup {
+    html! {
+        @if bulk_allowed(viewer) {
+            td.select {
+                input type="checkbox" name="ids" value=(id) form="bulk" aria-label=(format!("Select {name}"));
+            }
+        }
+    }
+}
+
+pub fn bulk_header(viewer: &Viewer) -> Markup {
+    html! {
+        @if bulk_allowed(viewer) {
+            th.select scope="col" {
+                input type="checkbox" data-select-all aria-label="Select all rows";
+            }
+        }
+    }
+}
+
+/// `POST /{entity}/bulk-delete`: every selected record to the trash in one write, so a
+/// refusal for one leaves all of them as they were.
+pub async fn bulk_delete(
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    path: web::Path<String>,
+    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
+) -> WebResult {
+    let table = path.into_inner();
+    let kind = kind_of(&table)?;
+    if !bulk_allowed(&viewer) {
+        return Err(AppError::Forbidden("Bulk changes need a manager or admin.".into()).into());
+    }
+    let ids: Vec<String> = pairs
+        .iter()
+        .filter(|(k, _)| k == "ids")
+        .map(|(_, v)| v.clone())
+        .collect();
+    let back = pairs
+        .iter()
+        .find(|(k, _)| k == "back")
+        .map_or_else(|| format!("/{table}"), |(_, v)| safe_next(Some(v)));
+    state
+        .write_as(&viewer.credentials, move |conn, actor| {
+            for id in &ids {
+                match kind {
+                    Kind::Customer => customers::delete(conn, actor, id, None, true)?,
+                    Kind::Contact => contacts::delete(conn, actor, id, None)?,
+                    Kind::Lead => leads::delete(conn, actor, id, None)?,
+                    _ => tasks::delete(conn, actor, id, None)?,
+                }
+            }
+            Ok(())
+        })
+        .await?;
     Ok(see_other(&back, Flash::Trashed))
 }
 

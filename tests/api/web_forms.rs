@@ -625,3 +625,58 @@ async fn a_long_timeline_pages_to_older_entries() {
     let older = page_text(&b, &app.url(&href)).await;
     assert!(older.contains("Note number 00") && !older.contains("Note number 51"));
 }
+
+#[actix_web::test]
+async fn managers_move_selected_rows_to_the_trash_and_others_get_no_select_boxes() {
+    let app = spawn_app().await;
+    let admin = app.bootstrap_admin().await;
+    let manager = app.user(&admin, "manager").await;
+    let sales = app.user(&admin, "sales").await;
+    let mut ids = Vec::new();
+    for title in ["One", "Two", "Three"] {
+        let lead: Value = app
+            .post("/api/v1/leads", &sales.token, json!({"title": title}))
+            .await
+            .json()
+            .await
+            .unwrap();
+        ids.push(lead["id"].as_str().unwrap().to_owned());
+    }
+    let (s, s_csrf) = signed_in(&app, &sales).await;
+    assert!(
+        !page_text(&s, &app.url("/leads"))
+            .await
+            .contains("form=\"bulk\"")
+    );
+    let (status, _, _) = post(
+        &s,
+        &app.url("/leads/bulk-delete"),
+        &[("csrf_token", &s_csrf), ("ids", &ids[0])],
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let (m, csrf) = signed_in(&app, &manager).await;
+    let list = page_text(&m, &app.url("/leads")).await;
+    assert!(
+        list.contains("action=\"/leads/bulk-delete\"")
+            && list.contains(&format!("value=\"{}\" form=\"bulk\"", ids[0]))
+    );
+    let (status, location, _) = post(
+        &m,
+        &app.url("/leads/bulk-delete"),
+        &[
+            ("csrf_token", &csrf),
+            ("ids", &ids[0]),
+            ("ids", &ids[2]),
+            ("back", "/leads?sort=title"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, location.as_str()),
+        (StatusCode::SEE_OTHER, "/leads?sort=title")
+    );
+    let left = page_text(&m, &app.url("/leads")).await;
+    assert!(left.contains("Two") && !left.contains(">One<") && !left.contains(">Three<"));
+}

@@ -300,6 +300,7 @@ async fn every_form_post_needs_the_csrf_token() {
         format!("/tasks/{t}/delete"),
         format!("/trash/customers/{c}/restore"),
         "/attachments/none/delete".to_owned(),
+        "/customers/bulk-delete".to_owned(),
         format!("/tasks/{t}/edit"),
         "/contacts".to_owned(),
         "/tasks".to_owned(),

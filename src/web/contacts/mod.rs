@@ -98,8 +98,10 @@ pub async fn list(
                 p { a.button.primary href="/contacts/new" { "Add your first contact" } " " a.button href="/customers" { "Go to customers" } }
             }))
         } @else {
+            (trash::bulk_form(&viewer, Kind::Contact, &url.with(&[])))
             table.list {
                 thead { tr {
+                    (trash::bulk_header(&viewer))
                     (url.sort_header("First name", "first_name", sort, desc))
                     (url.sort_header("Last name", "last_name", sort, desc))
                     th scope="col" { "Company" }
@@ -111,6 +113,7 @@ pub async fn list(
                 tbody {
                     @for c in &page.items {
                         tr {
+                            (trash::bulk_cell(&viewer, &c.meta.id, &c.first_name))
                             td data-label="First name" { a href=(format!("/contacts/{}", c.meta.id)) { (c.first_name) } }
                             td data-label="Last name" { (c.last_name.as_deref().unwrap_or("")) }
                             td data-label="Company" { @if let Some(cid) = &c.customer_id {

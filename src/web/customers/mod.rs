@@ -75,7 +75,8 @@ pub async fn list(
                     a.button href="/api/openapi.json" { "Import a CSV through the API" } }
             }))
         } @else {
-            (table(&url, &page, &names, sort, desc))
+            (trash::bulk_form(&viewer, Kind::Customer, &url.with(&[])))
+            (table(&viewer, &url, &page, &names, sort, desc))
         }
         (url.pager(page.next_cursor.as_deref()))
     };
@@ -117,6 +118,7 @@ fn filters(viewer: &Viewer, url: &ListUrl<'_>) -> Markup {
 }
 
 fn table(
+    viewer: &Viewer,
     url: &ListUrl<'_>,
     page: &Page<Customer>,
     names: &HashMap<String, String>,
@@ -126,6 +128,7 @@ fn table(
     html! {
         table.list {
             thead { tr {
+                (trash::bulk_header(viewer))
                 (url.sort_header("Name", "name", sort, desc))
                 th scope="col" { "Domain" }
                 th scope="col" { "Industry" }
@@ -136,6 +139,7 @@ fn table(
             tbody {
                 @for c in &page.items {
                     tr {
+                        (trash::bulk_cell(viewer, &c.meta.id, &c.name))
                         td data-label="Name" { a href=(format!("/customers/{}", c.meta.id)) { (c.name) } }
                         td data-label="Domain" { (c.domain.as_deref().unwrap_or("")) }
                         td data-label="Industry" { (c.industry.as_deref().unwrap_or("")) }

@@ -119,6 +119,7 @@ pub async fn list(
                 p { a.button.primary href="/leads/new" { "Add your first lead" } }
             }))
         } @else {
+            (trash::bulk_form(&viewer, Kind::Lead, &url.with(&[])))
             (table(&viewer, &url, &page, &stages, &names, sort, desc))
         }
         (url.pager(page.next_cursor.as_deref()))
@@ -146,6 +147,7 @@ fn table(
     html! {
         table.list {
             thead { tr {
+                (trash::bulk_header(viewer))
                 (url.sort_header("Title", "title", sort, desc))
                 th scope="col" { "Company" }
                 th scope="col" { "Stage" }
@@ -157,6 +159,7 @@ fn table(
             tbody {
                 @for l in &page.items {
                     tr {
+                        (trash::bulk_cell(viewer, &l.meta.id, &l.title))
                         td data-label="Title" { a href=(format!("/leads/{}", l.meta.id)) { (l.title) } }
                         td data-label="Company" { (l.company_name.as_deref().unwrap_or("")) }
                         td data-label="Stage" { span.badge { (stage_label(stages, &l.stage)) } }

@@ -91,6 +91,7 @@ pub async fn list(
                 p { a.button.primary href="/tasks/new" { "Create a task" } }
             }))
         } @else {
+            (trash::bulk_form(&viewer, Kind::Task, &url.with(&[])))
             (table(&viewer, &url, &page, &names, sort, desc))
         }
         (url.pager(page.next_cursor.as_deref()))
@@ -125,6 +126,7 @@ fn table(
     html! {
         table.list {
             thead { tr {
+                (trash::bulk_header(viewer))
                 th scope="col" { "Task" }
                 (url.sort_header("Due", "due_at", sort, desc))
                 th scope="col" { "Priority" }
@@ -135,6 +137,7 @@ fn table(
             tbody {
                 @for t in &page.items {
                     tr {
+                        (trash::bulk_cell(viewer, &t.meta.id, &t.title))
                         td data-label="Task" { a href=(format!("/tasks/{}", t.meta.id)) { (t.title) } }
                         td data-label="Due" { @match &t.due_at { Some(d) => (day(d)), None => span.muted { "—" } } }
                         td data-label="Priority" { span class=(format!("prio prio-{}", t.priority.as_str())) { (t.priority.as_str()) } }
