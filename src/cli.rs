@@ -42,6 +42,12 @@ pub struct Cli {
     #[arg(long, env = "RAPPORT_LOG", default_value = "info", global = true)]
     pub log: String,
 
+    /// Log lines as human-readable `text`, or `json` (one object a line, for journald
+    /// exporters, Loki, Elasticsearch…).
+    #[arg(long, env = "RAPPORT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text,
+          global = true)]
+    pub log_format: LogFormat,
+
     /// bcrypt cost for new password hashes (4–16; each step doubles the work).
     #[arg(long, env = "RAPPORT_BCRYPT_COST", default_value_t = password::DEFAULT_COST,
           value_parser = clap::value_parser!(u32).range(password::MIN_COST as i64..=password::MAX_COST as i64),
@@ -50,6 +56,12 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

@@ -14,4 +14,5 @@ pub mod error;
 pub mod http;
 pub mod jobs;
 pub mod state;
+pub mod telemetry;
 pub mod web;
