@@ -226,6 +226,19 @@ pub struct ServeArgs {
     #[arg(long, env = "RAPPORT_NOTIFICATION_RETENTION", default_value = "90d",
           value_parser = humantime::parse_duration)]
     pub notification_retention: Duration,
+
+    /// Require `Authorization: Bearer <token>` on `GET /metrics` (at least 16 bytes), for
+    /// scraping from another machine. Without it `/metrics` answers only direct
+    /// connections from this machine (loopback, not through a proxy). Prefer the
+    /// environment variable: command lines are visible to other local users.
+    #[arg(long, env = "RAPPORT_METRICS_TOKEN", hide_env_values = true,
+          value_parser = parse_metrics_token)]
+    pub metrics_token: Option<Secret>,
+}
+
+/// Parsed straight into a [`Secret`], whose `Debug` never prints it.
+fn parse_metrics_token(raw: &str) -> Result<Secret, String> {
+    Secret::parse_named("--metrics-token", raw, 16)
 }
 
 #[derive(Debug, Subcommand)]
@@ -301,6 +314,7 @@ impl ServeArgs {
                 interval: self.backup_interval,
                 keep: self.backup_keep as usize,
             }),
+            metrics_token: self.metrics_token,
         })
     }
 }
