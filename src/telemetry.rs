@@ -1,5 +1,7 @@
 //! Where log lines go and how they look: stderr, as text or as JSON objects.
 
+use std::io::IsTerminal;
+
 use crate::cli::LogFormat;
 
 /// Installs the global subscriber. JSON lines carry the request span (its `id` and
@@ -9,7 +11,9 @@ pub fn init(filter: &str, format: LogFormat) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // Colours only for a person at a terminal, not in journald or a log file.
+        .with_ansi(std::io::stderr().is_terminal());
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder
