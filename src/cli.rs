@@ -233,12 +233,19 @@ pub struct ServeArgs {
     /// environment variable: command lines are visible to other local users.
     #[arg(long, env = "RAPPORT_METRICS_TOKEN", hide_env_values = true,
           value_parser = parse_metrics_token)]
-    pub metrics_token: Option<Secret>,
+    pub metrics_token: Option<MetricsToken>,
 }
 
-/// Parsed straight into a [`Secret`], whose `Debug` never prints it.
-fn parse_metrics_token(raw: &str) -> Result<Secret, String> {
-    Secret::parse_named("--metrics-token", raw, 16)
+/// `--metrics-token`, parsed straight into a [`Secret`] (whose `Debug` never prints it).
+/// Empty means none, as `RAPPORT_METRICS_TOKEN=` in an env file or `docker run -e` gives.
+#[derive(Debug, Clone)]
+pub struct MetricsToken(Option<Secret>);
+
+fn parse_metrics_token(raw: &str) -> Result<MetricsToken, String> {
+    if raw.is_empty() {
+        return Ok(MetricsToken(None));
+    }
+    Secret::parse_named("--metrics-token", raw, 16).map(|s| MetricsToken(Some(s)))
 }
 
 #[derive(Debug, Subcommand)]
@@ -314,7 +321,7 @@ impl ServeArgs {
                 interval: self.backup_interval,
                 keep: self.backup_keep as usize,
             }),
-            metrics_token: self.metrics_token,
+            metrics_token: self.metrics_token.and_then(|t| t.0),
         })
     }
 }
@@ -845,5 +852,35 @@ fn describe(err: AppError) -> String {
             .collect::<Vec<_>>()
             .join("; "),
         _ => err.detail(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve(args: &[&str]) -> Result<ServeConfig, String> {
+        let cli = Cli::try_parse_from([&["rapport", "serve"], args].concat())
+            .map_err(|e| e.to_string())?;
+        match cli.command {
+            Command::Serve(serve) => serve.into_config(cli.db, cli.bcrypt_cost),
+            _ => Err("not serve".into()),
+        }
+    }
+
+    #[test]
+    fn a_metrics_token_is_long_enough_or_empty_for_none() {
+        let token = "0123456789abcdef";
+        let config = serve(&["--metrics-token", token]).unwrap();
+        assert_eq!(config.metrics_token.unwrap().bytes(), token.as_bytes());
+        assert!(
+            serve(&["--metrics-token", ""])
+                .unwrap()
+                .metrics_token
+                .is_none()
+        );
+        let short = serve(&["--metrics-token", "short"]).unwrap_err();
+        assert!(short.contains("at least 16 bytes"), "{short}");
+        assert!(!format!("{:?}", serve(&["--metrics-token", token])).contains(token));
     }
 }
