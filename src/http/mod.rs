@@ -14,6 +14,7 @@ pub mod exports;
 pub mod extract;
 pub mod imports;
 pub mod leads;
+pub mod metrics;
 pub mod middleware;
 pub mod multipart;
 pub mod notifications;
@@ -61,6 +62,7 @@ pub fn endpoints() -> Vec<Endpoint> {
     vec![
         ep(M::GET, "/healthz", system::healthz),
         ep(M::GET, "/api/openapi.json", system::openapi_json),
+        ep(M::GET, "/metrics", metrics::metrics),
         ep(M::POST, "/api/v1/auth/login", auth::login),
         ep(M::POST, "/api/v1/auth/logout", auth::logout),
         ep(M::GET, "/api/v1/auth/me", auth::me),

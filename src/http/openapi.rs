@@ -28,6 +28,7 @@ use crate::http::{auth, customers, problem, system, tokens, trash, users};
     paths(
         system::healthz,
         system::openapi_json,
+        crate::http::metrics::metrics,
         auth::login,
         auth::logout,
         auth::me,
@@ -113,7 +114,7 @@ use crate::http::{auth, customers, problem, system, tokens, trash, users};
     modifiers(&BearerAuth),
     security(("bearer" = [])),
     tags(
-        (name = "operations", description = "Health and this document"),
+        (name = "operations", description = "Health, Prometheus metrics and this document"),
         (name = "auth", description = "Signing in and out"),
         (name = "users", description = "Staff accounts (admins only)"),
         (name = "tokens", description = "Personal API tokens for integrations"),
@@ -147,6 +148,15 @@ impl Modify for BearerAuth {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT or rpt_ personal token")
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "metrics_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("The server's --metrics-token, for GET /metrics"))
                     .build(),
             ),
         );

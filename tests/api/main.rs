@@ -17,6 +17,7 @@ mod duplicates;
 mod exports;
 mod imports;
 mod leads;
+mod metrics;
 mod notifications;
 mod problems;
 mod robustness;
