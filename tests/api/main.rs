@@ -19,6 +19,7 @@ mod imports;
 mod leads;
 mod notifications;
 mod problems;
+mod reports;
 mod robustness;
 mod search;
 mod stages;

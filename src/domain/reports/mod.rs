@@ -222,3 +222,22 @@ fn median(values: &mut [f64]) -> Option<f64> {
     };
     Some((m * 100.0).round() / 100.0)
 }
+
+/// Who may own leads, for the dashboard's rep picker: active admins, managers and sales.
+pub fn owners(conn: &Connection) -> AppResult<Vec<(String, String)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, name FROM users WHERE active = 1 AND role IN ('admin', 'manager', 'sales')
+          ORDER BY name COLLATE NOCASE, id",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// A CRM with no customers and no leads yet: the page shows how to start instead.
+pub fn crm_is_empty(conn: &Connection) -> AppResult<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT NOT EXISTS (SELECT 1 FROM leads) AND NOT EXISTS (SELECT 1 FROM customers)",
+        )?
+        .query_row([], |r| r.get(0))?)
+}
