@@ -88,6 +88,12 @@ END;
 
 CREATE TRIGGER report_leads_update
 AFTER UPDATE OF stage, currency, value_cents, source, assigned_to, created_by, created_at, closed_at, deleted_at ON leads
+-- Saves rewrite every column; only a change that moves a figure costs anything.
+WHEN old.stage IS NOT new.stage OR old.currency IS NOT new.currency
+  OR old.value_cents IS NOT new.value_cents OR old.source IS NOT new.source
+  OR old.assigned_to IS NOT new.assigned_to OR old.created_by IS NOT new.created_by
+  OR old.created_at IS NOT new.created_at OR old.closed_at IS NOT new.closed_at
+  OR old.deleted_at IS NOT new.deleted_at
 BEGIN
     INSERT INTO report_lead_delta SELECT -1, ifnull(old.assigned_to, ifnull(old.created_by, '')),
         old.stage, old.currency, old.value_cents, ifnull(old.source, ''), old.created_at, old.closed_at
@@ -121,6 +127,9 @@ END;
 -- The index `activities_subject` makes the minimum one seek, so recomputing is cheap.
 CREATE TRIGGER report_activities_update
 AFTER UPDATE OF subject_type, subject_id, occurred_at, created_by, deleted_at ON activities
+WHEN old.subject_type IS NOT new.subject_type OR old.subject_id IS NOT new.subject_id
+  OR old.occurred_at IS NOT new.occurred_at OR old.created_by IS NOT new.created_by
+  OR old.deleted_at IS NOT new.deleted_at
 BEGIN
     INSERT INTO report_activity_delta SELECT -1, ifnull(old.created_by, ''), old.occurred_at
         WHERE old.deleted_at IS NULL;
@@ -157,6 +166,9 @@ END;
 
 CREATE TRIGGER report_tasks_update
 AFTER UPDATE OF due_at, status, assigned_to, created_by, deleted_at ON tasks
+WHEN old.due_at IS NOT new.due_at OR old.status IS NOT new.status
+  OR old.assigned_to IS NOT new.assigned_to OR old.created_by IS NOT new.created_by
+  OR old.deleted_at IS NOT new.deleted_at
 BEGIN
     INSERT INTO report_task_delta SELECT -1, ifnull(old.assigned_to, ifnull(old.created_by, '')), old.due_at
         WHERE old.deleted_at IS NULL AND old.due_at IS NOT NULL AND old.status <> 'completed';

@@ -50,7 +50,7 @@ pub(super) fn compute(
         base_currency: base.to_owned(),
         kpis,
         leads_by_source: by_source,
-        pipeline_by_stage: stages.into_iter().map(|(figure, _)| figure).collect(),
+        pipeline_by_stage: stages,
         trend: trend(conn, &day_string(period.trend_from()), &to, owner)?,
         reps,
     };
@@ -181,11 +181,7 @@ fn response_hours(
 }
 
 /// Open stages in pipeline order, with each one's value per currency for the forecast.
-fn pipeline(
-    conn: &Connection,
-    owner: Option<&str>,
-    base: &str,
-) -> AppResult<Vec<(StageFigure, i64)>> {
+fn pipeline(conn: &Connection, owner: Option<&str>, base: &str) -> AppResult<Vec<StageFigure>> {
     let mut stmt = conn.prepare_cached(
         "SELECT s.key, s.label, s.probability, p.currency, sum(p.leads), sum(p.value_cents)
            FROM stages s
@@ -195,34 +191,30 @@ fn pipeline(
           ORDER BY s.position, s.key",
     )?;
     let mut rows = stmt.query(params![owner])?;
-    let mut stages: Vec<(StageFigure, i64)> = Vec::new();
+    let mut stages: Vec<StageFigure> = Vec::new();
     while let Some(r) = rows.next()? {
         let key: String = r.get(0)?;
-        if stages.last().is_none_or(|(s, _)| s.stage != key) {
-            let figure = StageFigure {
+        if stages.last().is_none_or(|s| s.stage != key) {
+            stages.push(StageFigure {
                 stage: key,
                 label: r.get(1)?,
                 probability: r.get(2)?,
                 leads: 0,
                 amounts: Some(Vec::new()),
-            };
-            let probability = figure.probability;
-            stages.push((figure, probability));
+            });
         }
         let (currency, leads, cents): (Option<String>, Option<i64>, Option<i64>) =
             (r.get(3)?, r.get(4)?, r.get(5)?);
-        if let (Some((stage, _)), Some(currency), Some(leads)) =
-            (stages.last_mut(), currency, leads)
-        {
-            if leads > 0 {
-                stage.leads += leads;
-                let amounts = stage.amounts.get_or_insert_with(Vec::new);
-                amounts.push(Amount {
-                    currency,
-                    value_cents: cents.unwrap_or(0),
-                });
-                sort_amounts(amounts, base);
-            }
+        // Rollup rows emptied by later writes stay behind with zero leads; skip them.
+        let leads = leads.filter(|n| *n > 0);
+        if let (Some(stage), Some(currency), Some(leads)) = (stages.last_mut(), currency, leads) {
+            stage.leads += leads;
+            let amounts = stage.amounts.get_or_insert_with(Vec::new);
+            amounts.push(Amount {
+                currency,
+                value_cents: cents.unwrap_or(0),
+            });
+            sort_amounts(amounts, base);
         }
     }
     Ok(stages)
@@ -292,17 +284,17 @@ pub(super) fn twelve_months(from: &str) -> Vec<String> {
 
 fn kpis(
     owners: &BTreeMap<String, Owner>,
-    stages: &[(StageFigure, i64)],
+    stages: &[StageFigure],
     base: &str,
     tasks_overdue: i64,
     tasks_due_today: i64,
 ) -> Kpis {
     let mut open: BTreeMap<String, i64> = BTreeMap::new();
     let mut weighted: BTreeMap<String, i64> = BTreeMap::new();
-    for (stage, probability) in stages {
+    for stage in stages {
         for a in stage.amounts.iter().flatten() {
             *open.entry(a.currency.clone()).or_default() += a.value_cents;
-            *weighted.entry(a.currency.clone()).or_default() += a.value_cents * probability;
+            *weighted.entry(a.currency.clone()).or_default() += a.value_cents * stage.probability;
         }
     }
     let weighted = weighted.into_iter().map(|(c, v)| (c, v / 100)).collect();

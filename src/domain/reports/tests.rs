@@ -94,7 +94,7 @@ fn random_write(db: &Db, rng: &mut StdRng, today: Date) {
         let day = today - Duration::days(rng.random_range(0..400));
         match op {
             0..=2 => {
-                let input: _ = input(json!({
+                let input = input(json!({
                     "title": "Deal", "stage": stage, "value_cents": value, "currency": currency,
                     "source": pick(&mut rng, &[None, Some("web"), Some("referral")]).cloned().flatten(),
                     "lost_reason": (stage == "lost").then_some("price"),
@@ -103,15 +103,15 @@ fn random_write(db: &Db, rng: &mut StdRng, today: Date) {
                 leads::create(conn, &rep(&mut rng), &input, &Currency::usd())?;
             }
             3 | 4 => {
-                let input: _ = input(json!({"stage": stage, "lost_reason": (stage == "lost").then_some("timing")}));
+                let input = input(json!({"stage": stage, "lost_reason": (stage == "lost").then_some("timing")}));
                 leads::move_stage(conn, &admin, &lead, &input, None)?;
             }
             5 => {
-                let input: _ = input(json!({"assigned_to": owner}));
+                let input = input(json!({"assigned_to": owner}));
                 leads::update(conn, &admin, &lead, &input, None)?;
             }
             6 => {
-                let input: _ = input(json!({"value_cents": value, "currency": currency}));
+                let input = input(json!({"value_cents": value, "currency": currency}));
                 leads::update(conn, &rep(&mut rng), &lead, &input, None)?;
             }
             7 => leads::delete(conn, &admin, &lead, None)?,
@@ -134,7 +134,7 @@ fn random_write(db: &Db, rng: &mut StdRng, today: Date) {
                 )?;
             }
             11 => {
-                let input: _ = input(json!({
+                let input = input(json!({
                     "subject_type": "lead", "subject_id": lead, "kind": "call", "body": "Hello",
                     "occurred_at": format!("{}T{:02}:00:00.000Z", super::day_string(day), rng.random_range(0..24)),
                 }));
@@ -148,7 +148,7 @@ fn random_write(db: &Db, rng: &mut StdRng, today: Date) {
             }
             _ => {
                 let due = today + Duration::days(rng.random_range(-3..3));
-                let input: _ = input(json!({
+                let input = input(json!({
                     "title": "Call back", "due_at": format!("{}T12:00:00.000Z", super::day_string(due)),
                     "assigned_to": rng.random_bool(0.5).then_some(owner),
                 }));
@@ -267,7 +267,7 @@ fn report_tables_equal_a_computation_from_scratch_after_random_writes() {
     );
     // A rebuild from the records gives the very tables the triggers kept.
     let before = tables(&db);
-    db.write_blocking(|conn| rebuild(conn)).unwrap();
+    db.write_blocking(rebuild).unwrap();
     assert_eq!(tables(&db), before);
 }
 
