@@ -3,6 +3,11 @@
 -- instead of scanning the leads. Days are UTC dates ('2026-11-22'); a lead or task with no
 -- owner counts as its creator's, and one with neither as '' (nobody's).
 --
+-- report_created, report_closed and report_activities hold each figure twice: under its day
+-- ('2026-11-22') and under its month ('m2026-11': the prefix keeps months apart from days in
+-- the key's order, so either is one contiguous range), so a year-long range or the 12-month trend
+-- sums a dozen month rows plus the days at its ends, not 365 day rows per owner.
+--
 -- `rapport demo` drops these triggers while it bulk-inserts and rebuilds the tables at the
 -- end (`reports::bulk`); 0008_reports_backfill.sql is that rebuild, also run here for the
 -- data that already exists.
@@ -59,6 +64,9 @@ ALTER TABLE leads ADD COLUMN first_activity_at TEXT;
 CREATE INDEX leads_response ON leads (created_at, ifnull(assigned_to, ifnull(created_by, '')), first_activity_at)
     WHERE deleted_at IS NULL;
 
+-- The two keys a figure is kept under: its day, and its month with the prefix 'm'.
+CREATE VIEW report_grains (prefix, len) AS VALUES ('', 10), ('m', 7);
+
 -- A lead's contribution, added (sign 1) or taken away (sign -1). A view with an INSTEAD OF
 -- trigger is SQLite's way to share one body between the insert, update and delete triggers.
 CREATE VIEW report_lead_delta (sign, owner_id, stage, currency, value_cents, source, created_at, closed_at) AS
@@ -70,13 +78,15 @@ CREATE TRIGGER report_lead_delta_apply INSTEAD OF INSERT ON report_lead_delta BE
     ON CONFLICT DO UPDATE SET leads = leads + excluded.leads,
                               value_cents = value_cents + excluded.value_cents;
     INSERT INTO report_created (day, owner_id, source, leads)
-    VALUES (substr(new.created_at, 1, 10), new.owner_id, new.source, new.sign)
+    SELECT g.prefix || substr(new.created_at, 1, g.len), new.owner_id, new.source, new.sign
+      FROM report_grains g WHERE true
     ON CONFLICT DO UPDATE SET leads = leads + excluded.leads;
     INSERT INTO report_closed (day, owner_id, currency, won, won_cents, lost)
-    SELECT substr(new.closed_at, 1, 10), new.owner_id, new.currency,
+    SELECT g.prefix || substr(new.closed_at, 1, g.len), new.owner_id, new.currency,
            new.sign * (s.kind = 'won'), new.sign * (s.kind = 'won') * new.value_cents,
            new.sign * (s.kind = 'lost')
-      FROM stages s WHERE s.key = new.stage AND s.kind IN ('won', 'lost') AND new.closed_at IS NOT NULL
+      FROM stages s, report_grains g
+     WHERE s.key = new.stage AND s.kind IN ('won', 'lost') AND new.closed_at IS NOT NULL
     ON CONFLICT DO UPDATE SET won = won + excluded.won, won_cents = won_cents + excluded.won_cents,
                               lost = lost + excluded.lost;
 END;
@@ -113,7 +123,7 @@ CREATE VIEW report_activity_delta (sign, owner_id, occurred_at) AS SELECT 0, '',
 
 CREATE TRIGGER report_activity_delta_apply INSTEAD OF INSERT ON report_activity_delta BEGIN
     INSERT INTO report_activities (day, owner_id, activities)
-    VALUES (substr(new.occurred_at, 1, 10), new.owner_id, new.sign)
+    SELECT g.prefix || substr(new.occurred_at, 1, g.len), new.owner_id, new.sign FROM report_grains g WHERE true
     ON CONFLICT DO UPDATE SET activities = activities + excluded.activities;
 END;
 

@@ -7,7 +7,7 @@ use time::{Date, Duration};
 
 use super::{
     Amount, Dashboard, Kpis, MonthFigure, Period, RepFigure, SourceCount, StageFigure, TIMEZONE,
-    day_string, median, sort_amounts, win_rate,
+    day_string, median, sort_amounts, spans, win_rate,
 };
 use crate::error::AppResult;
 
@@ -33,9 +33,10 @@ pub(super) fn compute(
     let to = day_string(period.to);
     let owner = period.owner_id.as_deref();
     let mut owners: BTreeMap<String, Owner> = BTreeMap::new();
-    let by_source = created(conn, &from, &to, owner, &mut owners)?;
-    closed(conn, &from, &to, owner, &mut owners)?;
-    activities(conn, &from, &to, owner, &mut owners)?;
+    let period_spans = spans(period.from, period.to);
+    let by_source = created(conn, &period_spans, owner, &mut owners)?;
+    closed(conn, &period_spans, owner, &mut owners)?;
+    activities(conn, &period_spans, owner, &mut owners)?;
     let after_to = day_string(period.to + Duration::days(1));
     response_hours(conn, &from, &after_to, owner, &mut owners)?;
     let stages = pipeline(conn, owner, base)?;
@@ -51,7 +52,7 @@ pub(super) fn compute(
         kpis,
         leads_by_source: by_source,
         pipeline_by_stage: stages,
-        trend: trend(conn, &day_string(period.trend_from()), &to, owner)?,
+        trend: trend(conn, period, owner)?,
         reps,
     };
     if !period.money {
@@ -77,8 +78,7 @@ pub(super) fn hide_money(d: &mut Dashboard) {
 /// Leads created in the period, per owner, and the by-source chart (most first).
 fn created(
     conn: &Connection,
-    from: &str,
-    to: &str,
+    spans: &[(String, String)],
     owner: Option<&str>,
     owners: &mut BTreeMap<String, Owner>,
 ) -> AppResult<Vec<SourceCount>> {
@@ -87,12 +87,14 @@ fn created(
           WHERE day BETWEEN ?1 AND ?2 AND (?3 IS NULL OR owner_id = ?3)
           GROUP BY owner_id, source",
     )?;
-    let mut rows = stmt.query(params![from, to, owner])?;
     let mut sources: BTreeMap<String, i64> = BTreeMap::new();
-    while let Some(r) = rows.next()? {
-        let (owner_id, source, n): (String, String, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
-        owners.entry(owner_id).or_default().created += n;
-        *sources.entry(source).or_default() += n;
+    for (lo, hi) in spans {
+        let mut rows = stmt.query(params![lo, hi, owner])?;
+        while let Some(r) = rows.next()? {
+            let (owner_id, source, n): (String, String, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
+            owners.entry(owner_id).or_default().created += n;
+            *sources.entry(source).or_default() += n;
+        }
     }
     let mut by_source: Vec<SourceCount> = sources
         .into_iter()
@@ -108,8 +110,7 @@ fn created(
 
 fn closed(
     conn: &Connection,
-    from: &str,
-    to: &str,
+    spans: &[(String, String)],
     owner: Option<&str>,
     owners: &mut BTreeMap<String, Owner>,
 ) -> AppResult<()> {
@@ -118,16 +119,18 @@ fn closed(
           WHERE day BETWEEN ?1 AND ?2 AND (?3 IS NULL OR owner_id = ?3)
           GROUP BY owner_id, currency",
     )?;
-    let mut rows = stmt.query(params![from, to, owner])?;
-    while let Some(r) = rows.next()? {
-        let o = owners.entry(r.get(0)?).or_default();
-        let (won, cents, lost): (i64, i64, i64) = (r.get(2)?, r.get(3)?, r.get(4)?);
-        o.won += won;
-        o.lost += lost;
-        if won > 0 {
-            let entry = o.won_by_currency.entry(r.get(1)?).or_default();
-            entry.0 += won;
-            entry.1 += cents;
+    for (lo, hi) in spans {
+        let mut rows = stmt.query(params![lo, hi, owner])?;
+        while let Some(r) = rows.next()? {
+            let o = owners.entry(r.get(0)?).or_default();
+            let (won, cents, lost): (i64, i64, i64) = (r.get(2)?, r.get(3)?, r.get(4)?);
+            o.won += won;
+            o.lost += lost;
+            if won > 0 {
+                let entry = o.won_by_currency.entry(r.get(1)?).or_default();
+                entry.0 += won;
+                entry.1 += cents;
+            }
         }
     }
     Ok(())
@@ -135,8 +138,7 @@ fn closed(
 
 fn activities(
     conn: &Connection,
-    from: &str,
-    to: &str,
+    spans: &[(String, String)],
     owner: Option<&str>,
     owners: &mut BTreeMap<String, Owner>,
 ) -> AppResult<()> {
@@ -145,9 +147,11 @@ fn activities(
           WHERE day BETWEEN ?1 AND ?2 AND (?3 IS NULL OR owner_id = ?3)
           GROUP BY owner_id",
     )?;
-    let mut rows = stmt.query(params![from, to, owner])?;
-    while let Some(r) = rows.next()? {
-        owners.entry(r.get(0)?).or_default().activities += r.get::<_, i64>(1)?;
+    for (lo, hi) in spans {
+        let mut rows = stmt.query(params![lo, hi, owner])?;
+        while let Some(r) = rows.next()? {
+            owners.entry(r.get(0)?).or_default().activities += r.get::<_, i64>(1)?;
+        }
     }
     Ok(())
 }
@@ -230,33 +234,31 @@ fn tasks_due(conn: &Connection, today: &str, owner: Option<&str>) -> AppResult<(
     Ok(stmt.query_row(params![today, owner], |r| Ok((r.get(0)?, r.get(1)?)))?)
 }
 
-/// Created, won and lost per month from `from` (a first of the month) to `to`.
-fn trend(
-    conn: &Connection,
-    from: &str,
-    to: &str,
-    owner: Option<&str>,
-) -> AppResult<Vec<MonthFigure>> {
+/// Created, won and lost per month over the twelve months up to `to`.
+fn trend(conn: &Connection, period: &Period, owner: Option<&str>) -> AppResult<Vec<MonthFigure>> {
+    // Month keys carry an `m` prefix; either kind of key starts its month after it.
     let mut out: BTreeMap<String, (i64, i64, i64)> = BTreeMap::new();
-    let mut stmt = conn.prepare_cached(
-        "SELECT substr(day, 1, 7), sum(leads) FROM report_created
+    let mut created = conn.prepare_cached(
+        "SELECT substr(ltrim(day, 'm'), 1, 7), sum(leads) FROM report_created
           WHERE day BETWEEN ?1 AND ?2 AND (?3 IS NULL OR owner_id = ?3) GROUP BY 1",
     )?;
-    let mut rows = stmt.query(params![from, to, owner])?;
-    while let Some(r) = rows.next()? {
-        out.entry(r.get(0)?).or_default().0 += r.get::<_, i64>(1)?;
-    }
-    let mut stmt = conn.prepare_cached(
-        "SELECT substr(day, 1, 7), sum(won), sum(lost) FROM report_closed
+    let mut closed = conn.prepare_cached(
+        "SELECT substr(ltrim(day, 'm'), 1, 7), sum(won), sum(lost) FROM report_closed
           WHERE day BETWEEN ?1 AND ?2 AND (?3 IS NULL OR owner_id = ?3) GROUP BY 1",
     )?;
-    let mut rows = stmt.query(params![from, to, owner])?;
-    while let Some(r) = rows.next()? {
-        let m = out.entry(r.get(0)?).or_default();
-        m.1 += r.get::<_, i64>(1)?;
-        m.2 += r.get::<_, i64>(2)?;
+    for (lo, hi) in spans(period.trend_from(), period.to) {
+        let mut rows = created.query(params![lo, hi, owner])?;
+        while let Some(r) = rows.next()? {
+            out.entry(r.get(0)?).or_default().0 += r.get::<_, i64>(1)?;
+        }
+        let mut rows = closed.query(params![lo, hi, owner])?;
+        while let Some(r) = rows.next()? {
+            let m = out.entry(r.get(0)?).or_default();
+            m.1 += r.get::<_, i64>(1)?;
+            m.2 += r.get::<_, i64>(2)?;
+        }
     }
-    Ok(twelve_months(from)
+    Ok(twelve_months(&day_string(period.trend_from()))
         .into_iter()
         .map(|month| {
             let (created, won, lost) = out.get(&month).copied().unwrap_or_default();

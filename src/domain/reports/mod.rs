@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::domain::currency::Currency;
 use crate::error::{AppError, AppResult};
 
-pub use period::{DEFAULT_DAYS, MAX_DAYS, Period, day_string};
+pub use period::{DEFAULT_DAYS, MAX_DAYS, Period, day_string, spans};
 
 /// The figures are computed over UTC days: Rapport has no timezone setting yet.
 pub const TIMEZONE: &str = "UTC";

@@ -103,6 +103,44 @@ fn parse_day(v: &mut Violations, field: &str, raw: &str) -> Option<Date> {
     }
 }
 
+/// The key ranges of the report tables that cover the days `from..=to` exactly: whole
+/// months as month keys (`m2026-03`), the days before and after them as day keys.
+pub fn spans(from: Date, to: Date) -> Vec<(String, String)> {
+    let first_full = if from.day() == 1 {
+        from
+    } else {
+        next_month(from)
+    };
+    // The first day after the last whole month.
+    let tail = if next_month(to) == to.next_day().unwrap_or(to) {
+        next_month(to)
+    } else {
+        to.replace_day(1).unwrap_or(to)
+    };
+    if first_full >= tail {
+        return vec![(day_string(from), day_string(to))];
+    }
+    let mut out = Vec::new();
+    if from < first_full {
+        out.push((day_string(from), day_string(first_full - Duration::days(1))));
+    }
+    out.push((month_key(first_full), month_key(tail - Duration::days(1))));
+    if tail <= to {
+        out.push((day_string(tail), day_string(to)));
+    }
+    out
+}
+
+/// The first day of the month after `d`'s.
+fn next_month(d: Date) -> Date {
+    let days = time::util::days_in_month(d.month(), d.year());
+    d.replace_day(1).unwrap_or(d) + Duration::days(i64::from(days))
+}
+
+fn month_key(d: Date) -> String {
+    format!("m{:04}-{:02}", d.year(), d.month() as u8)
+}
+
 /// `2026-11-22`, as the report tables store days.
 pub fn day_string(d: Date) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), d.month() as u8, d.day())
@@ -162,6 +200,36 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn spans_use_whole_months_and_the_days_around_them() {
+        let s = |a, b| spans(a, b);
+        let pair = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+        assert_eq!(
+            s(date!(2026 - 10 - 24), date!(2026 - 11 - 22)),
+            vec![pair("2026-10-24", "2026-11-22")]
+        );
+        assert_eq!(
+            s(date!(2026 - 01 - 15), date!(2026 - 04 - 10)),
+            vec![
+                pair("2026-01-15", "2026-01-31"),
+                pair("m2026-02", "m2026-03"),
+                pair("2026-04-01", "2026-04-10")
+            ]
+        );
+        assert_eq!(
+            s(date!(2025 - 12 - 01), date!(2026 - 11 - 30)),
+            vec![pair("m2025-12", "m2026-11")]
+        );
+        assert_eq!(
+            s(date!(2026 - 02 - 01), date!(2026 - 02 - 28)),
+            vec![pair("m2026-02", "m2026-02")]
+        );
+        assert_eq!(
+            s(date!(2026 - 02 - 01), date!(2026 - 02 - 27)),
+            vec![pair("2026-02-01", "2026-02-27")]
+        );
     }
 
     #[test]
