@@ -16,7 +16,7 @@ use crate::state::AppState;
 pub struct DashboardQuery {
     /// First day of the period, `YYYY-MM-DD`, inclusive (UTC). Default: 29 days before `to`.
     from: Option<String>,
-    /// Last day of the period, inclusive. Default: today. At most 1098 days after `from`.
+    /// Last day of the period, inclusive. Default: today. The period spans at most 1098 days.
     to: Option<String>,
     /// One rep's figures (admins and managers; others may only give their own id, or 403).
     owner_id: Option<String>,
