@@ -301,3 +301,83 @@ fn tables(db: &Db) -> Vec<String> {
     })
     .unwrap()
 }
+
+/// A database from before migration 0008, with records in it: the migration fills the
+/// report tables from them.
+#[test]
+fn the_migration_backfills_existing_records() {
+    let mut conn = Connection::open_in_memory().unwrap();
+    crate::db::migrations::migrate_to(&mut conn, 7).unwrap();
+    conn.execute_batch(
+        "INSERT INTO users (id, email, name, role, password_hash, password_changed_at, created_at, updated_at)
+         VALUES ('rep1', 'rep1@example.com', 'Rep', 'sales', 'x', '2026-01-01', '2026-01-01', '2026-01-01');
+         INSERT INTO leads (id, title, stage, value_cents, currency, source, assigned_to, stage_changed_at,
+                            closed_at, created_at, updated_at, created_by, deleted_at) VALUES
+           ('l1', 'Open', 'proposal', 5000, 'USD', 'web', 'rep1', '2026-03-01T10:00:00.000Z', NULL,
+            '2026-03-01T10:00:00.000Z', '2026-03-01T10:00:00.000Z', 'rep1', NULL),
+           ('l2', 'Won', 'won', 7000, 'EUR', NULL, NULL, '2026-04-02T10:00:00.000Z', '2026-04-02T10:00:00.000Z',
+            '2026-02-01T10:00:00.000Z', '2026-04-02T10:00:00.000Z', 'rep1', NULL),
+           ('l3', 'Gone', 'lost', 100, 'USD', NULL, 'rep1', '2026-04-02T10:00:00.000Z', '2026-04-02T10:00:00.000Z',
+            '2026-02-01T10:00:00.000Z', '2026-04-02T10:00:00.000Z', 'rep1', '2026-04-03T10:00:00.000Z');
+         INSERT INTO activities (id, subject_type, subject_id, kind, body, occurred_at, created_at, updated_at, created_by)
+         VALUES ('a1', 'lead', 'l1', 'call', 'Hi', '2026-03-01T16:00:00.000Z', '2026-03-01T16:00:00.000Z',
+                 '2026-03-01T16:00:00.000Z', 'rep1');
+         INSERT INTO tasks (id, title, due_at, assigned_to, created_at, updated_at, created_by)
+         VALUES ('t1', 'Call', '2026-04-01T09:00:00.000Z', 'rep1', '2026-03-01T09:00:00.000Z',
+                 '2026-03-01T09:00:00.000Z', 'rep1');",
+    )
+    .unwrap();
+    crate::db::migrations::migrate(&mut conn, "test").unwrap();
+    let today = time::macros::date!(2026 - 04 - 30);
+    let period = Period {
+        from: time::macros::date!(2026 - 01 - 01),
+        to: today,
+        owner_id: None,
+        money: true,
+    };
+    let base = Currency::usd();
+    let kept = dashboard(&conn, &period, &base, today).unwrap();
+    assert_eq!(
+        kept,
+        scratch::dashboard(&conn, &period, base.as_str(), today)
+    );
+    assert_eq!(kept.kpis.leads_created, 2);
+    assert_eq!(kept.kpis.won_count, 1);
+    assert_eq!(kept.kpis.lost_count, 0, "the lost lead is in the trash");
+    assert_eq!(kept.kpis.tasks_overdue, 1);
+    assert_eq!(kept.reps[0].response_hours_median, Some(6.0));
+}
+
+/// `rapport demo` inserts with the report triggers dropped and rebuilds at the end: the
+/// figures must come out as if every row had gone through the triggers.
+#[test]
+fn demo_data_ends_with_correct_report_tables() {
+    let mut conn = Connection::open_in_memory().unwrap();
+    crate::db::migrations::migrate(&mut conn, "mem").unwrap();
+    let options = crate::demo::DemoOptions {
+        customers: 40,
+        seed: 3,
+    };
+    crate::demo::generate(&mut conn, options, "hash", &crate::demo::Quiet).unwrap();
+    let today = super::today();
+    let base = Currency::usd();
+    for period in periods(today) {
+        let period = Period {
+            owner_id: None,
+            ..period
+        };
+        let kept = dashboard(&conn, &period, &base, today).unwrap();
+        assert_eq!(
+            kept,
+            scratch::dashboard(&conn, &period, base.as_str(), today)
+        );
+    }
+    let triggers: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE type = 'trigger' AND name LIKE 'report%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(triggers, 12, "the triggers are back after the bulk load");
+}
