@@ -7,7 +7,8 @@ use maud::{Markup, html};
 /// Colours as presentation attributes, so charts stay readable without any stylesheet.
 pub const SERIES: [&str; 3] = ["#2563eb", "#16a34a", "#dc2626"];
 
-const WIDTH: f64 = 600.0;
+/// Narrow enough that a 375 px phone shows the text at about 80% of its size.
+const WIDTH: f64 = 400.0;
 
 /// One bar of a horizontal bar chart.
 pub struct Bar {
@@ -31,14 +32,15 @@ fn figure(caption: &str, chart: Markup, table: Markup) -> Markup {
     }
 }
 
-/// Horizontal bars, one per row, with the value written after each bar.
+/// Horizontal bars, one per row: the label and value on a line, the bar under it across the
+/// whole width, so the text stays legible when a phone scales the chart down.
 pub fn bars(caption: &str, column: &str, rows: &[Bar]) -> Markup {
     if rows.is_empty() {
         return html! { figure.chart { figcaption { (caption) } p.muted { "Nothing in this period." } } };
     }
-    let row_h = 28.0;
-    let (label_w, bar_x, bar_w) = (150.0, 160.0, 300.0);
-    let height = row_h * rows.len() as f64 + 24.0;
+    let row_h = 40.0;
+    let bar_w = WIDTH - 10.0;
+    let height = row_h * rows.len() as f64 + 20.0;
     let max = rows.iter().map(|r| r.value).fold(0.0, f64::max).max(1.0);
     let chart = html! {
         svg.bars viewBox=(format!("0 0 {WIDTH} {height}")) width="100%" role="img"
@@ -48,20 +50,17 @@ pub fn bars(caption: &str, column: &str, rows: &[Bar]) -> Markup {
                 @let w = (row.value / max * bar_w).max(if row.value > 0.0 { 2.0 } else { 0.0 });
                 g {
                     title { (row.label) ": " (row.shown) }
-                    text x=(label_w) y=(fmt(y + 18.0)) text-anchor="end" font-size="13" fill="currentColor" {
-                        (truncate(&row.label, 22))
+                    text x="0" y=(fmt(y + 14.0)) font-size="13" fill="currentColor" {
+                        tspan font-weight="600" { (truncate(&row.label, 24)) }
+                        " " (truncate(&row.shown, 36))
                     }
-                    rect x=(bar_x) y=(fmt(y + 5.0)) width=(fmt(w)) height="18" rx="2" fill=(SERIES[0]) {}
-                    text x=(fmt(bar_x + w + 6.0)) y=(fmt(y + 18.0)) font-size="12" fill="currentColor" {
-                        (truncate(&row.shown, 40))
-                    }
+                    rect x="0" y=(fmt(y + 20.0)) width=(fmt(w)) height="14" rx="2" fill=(SERIES[0]) {}
                 }
             }
             // The value axis: zero and the largest bar.
-            @let axis_y = row_h * rows.len() as f64 + 4.0;
-            line x1=(bar_x) y1="0" x2=(bar_x) y2=(fmt(axis_y)) stroke="#94a3b8" {}
-            text x=(bar_x) y=(fmt(axis_y + 16.0)) font-size="11" fill="#64748b" { "0" }
-            text x=(fmt(bar_x + bar_w)) y=(fmt(axis_y + 16.0)) font-size="11" text-anchor="end" fill="#64748b" {
+            @let axis_y = row_h * rows.len() as f64;
+            text x="0" y=(fmt(axis_y + 14.0)) font-size="11" fill="#64748b" { "0" }
+            text x=(fmt(bar_w)) y=(fmt(axis_y + 14.0)) font-size="11" text-anchor="end" fill="#64748b" {
                 (fmt_count(max))
             }
         }
@@ -81,6 +80,9 @@ pub fn bars(caption: &str, column: &str, rows: &[Bar]) -> Markup {
 
 /// One group of a grouped bar chart: a label and one value per series.
 pub struct Group {
+    /// Under the group on the axis: short (`Mar`).
+    pub axis: String,
+    /// In titles and the table (`Mar 2026`).
     pub label: String,
     pub values: Vec<i64>,
 }
@@ -88,7 +90,7 @@ pub struct Group {
 /// Vertical bars in groups (e.g. months), one colour per series, with a legend and a
 /// value axis.
 pub fn grouped(caption: &str, series: &[&str], groups: &[Group]) -> Markup {
-    let (left, top, plot_h) = (40.0, 10.0, 180.0);
+    let (left, top, plot_h) = (32.0, 10.0, 160.0);
     let height = top + plot_h + 50.0;
     let group_w = (WIDTH - left - 10.0) / groups.len().max(1) as f64;
     let bar_w = (group_w - 6.0) / series.len().max(1) as f64;
@@ -119,10 +121,10 @@ pub fn grouped(caption: &str, series: &[&str], groups: &[Group]) -> Markup {
                     }
                 }
                 text x=(fmt(x0 + group_w / 2.0 - 3.0)) y=(fmt(top + plot_h + 16.0)) text-anchor="middle"
-                    font-size="11" fill="currentColor" { (group.label) }
+                    font-size="11" fill="currentColor" { (group.axis) }
             }
             @for (s, name) in series.iter().enumerate() {
-                @let x = left + s as f64 * 110.0;
+                @let x = left + s as f64 * 100.0;
                 rect x=(fmt(x)) y=(fmt(height - 18.0)) width="12" height="12" fill=(SERIES[s % SERIES.len()]) {}
                 text x=(fmt(x + 16.0)) y=(fmt(height - 8.0)) font-size="12" fill="currentColor" { (name) }
             }
@@ -197,18 +199,19 @@ mod tests {
         .into_string();
         assert!(html.contains("<title>web: 3</title>"));
         assert!(html.contains("<th scope=\"row\">referral</th><td>1</td>"));
-        assert!(html.contains("viewBox=\"0 0 600 80\""));
+        assert!(html.contains("viewBox=\"0 0 400 100\""));
         assert!(!html.contains("NaN"));
     }
 
     #[test]
     fn grouped_bars_survive_all_zero_values() {
         let groups = vec![Group {
-            label: "Jan".into(),
+            axis: "Jan".into(),
+            label: "Jan 2026".into(),
             values: vec![0, 0, 0],
         }];
         let html = grouped("Trend", &["Created", "Won", "Lost"], &groups).into_string();
-        assert!(html.contains("<title>Jan — Won: 0</title>"));
+        assert!(html.contains("<title>Jan 2026 — Won: 0</title>"));
         assert!(!html.contains("NaN") && !html.contains("inf"));
     }
 }

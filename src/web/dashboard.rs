@@ -134,6 +134,7 @@ fn trend_groups(trend: &[MonthFigure]) -> Vec<Group> {
     trend
         .iter()
         .map(|m| Group {
+            axis: month_label(&m.month).chars().take(3).collect(),
             label: month_label(&m.month),
             values: vec![m.created, m.won, m.lost],
         })
@@ -206,14 +207,14 @@ fn percent(rate: f64) -> String {
     format!("{:.0}%", rate * 100.0)
 }
 
-/// `2026-03` → `Mar 26`.
+/// `2026-03` → `Mar 2026`.
 fn month_label(month: &str) -> String {
     const NAMES: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
     let m: usize = month.get(5..7).and_then(|m| m.parse().ok()).unwrap_or(1);
     let name = NAMES.get(m.saturating_sub(1)).copied().unwrap_or("?");
-    format!("{name} {}", month.get(2..4).unwrap_or(""))
+    format!("{name} {}", month.get(0..4).unwrap_or(""))
 }
 
 #[cfg(test)]
@@ -233,6 +234,6 @@ mod tests {
 
     #[test]
     fn months_read_short() {
-        assert_eq!(month_label("2026-03"), "Mar 26");
+        assert_eq!(month_label("2026-03"), "Mar 2026");
     }
 }
