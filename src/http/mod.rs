@@ -20,6 +20,7 @@ pub mod multipart;
 pub mod notifications;
 pub mod openapi;
 pub mod problem;
+pub mod reports;
 pub mod search;
 pub mod stages;
 pub mod system;
@@ -160,6 +161,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep(M::GET, "/api/v1/audit", trash::audit_log),
         // search
         ep(M::GET, "/api/v1/search", search::search),
+        ep(M::GET, "/api/v1/reports/dashboard", reports::dashboard),
         // exports, duplicates and merges
         ep(M::GET, "/api/v1/exports/{entity}.csv", exports::export),
         ep(M::GET, "/api/v1/duplicates", duplicates::list),

@@ -1,7 +1,9 @@
 //! The web app: server-rendered Maud pages over the same domain functions as the API.
 
 pub mod assets;
+pub mod charts;
 pub mod components;
+pub mod dashboard;
 pub mod error;
 pub mod flash;
 pub mod forms;

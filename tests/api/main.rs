@@ -20,6 +20,7 @@ mod leads;
 mod metrics;
 mod notifications;
 mod problems;
+mod reports;
 mod robustness;
 mod search;
 mod stages;
