@@ -24,6 +24,7 @@ use rapport::domain::customers;
 use rapport::domain::exports;
 use rapport::domain::leads::{self, LeadInput};
 use rapport::domain::list::ListParams;
+use rapport::domain::reports::{self, Period};
 use rapport::domain::search::{self, SearchParams};
 use rapport::domain::timeline::{self, TimelineParams};
 use rusqlite::Connection;
@@ -104,6 +105,7 @@ fn main() {
     });
 
     search_section(&conn);
+    dashboard_section(&conn);
 
     let usd = Currency::parse("value", "USD").expect("USD");
     report("create_lead + audit, own transaction", 2_000, |i| {
@@ -118,6 +120,34 @@ fn main() {
         leads::create(&conn, &admin, &input, &usd).expect("create");
         conn.execute_batch("COMMIT").expect("commit");
     });
+}
+
+/// `GET /reports/dashboard` (issue 7): target ≤ 10 ms of database work at 500k leads.
+fn dashboard_section(conn: &Connection) {
+    let today = reports::today();
+    let usd = Currency::parse("value", "USD").expect("USD");
+    let rep: Option<String> = conn
+        .query_row(
+            "SELECT id FROM users WHERE role = 'sales' LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .ok();
+    let period = |days: i64, owner_id: Option<String>| Period {
+        from: today - time::Duration::days(days - 1),
+        to: today,
+        owner_id,
+        money: true,
+    };
+    for (name, period) in [
+        ("dashboard, team, 30 days", period(30, None)),
+        ("dashboard, team, 365 days", period(365, None)),
+        ("dashboard, one rep, 30 days", period(30, rep)),
+    ] {
+        report(name, 500, |_| {
+            reports::dashboard(conn, &period, &usd, today).expect("dashboard");
+        });
+    }
 }
 
 /// `GET /search` and the lists' `q` (issue 4), over the full-text index.

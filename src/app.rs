@@ -115,6 +115,7 @@ pub async fn start(mut config: ServeConfig) -> Result<Running, StartError> {
         backup_status: backups::Status::default(),
         db_lock,
         stopping: tokio::sync::watch::Sender::new(false),
+        metrics: Default::default(),
     });
     let setup_token = (user_count == 0).then(|| state.setup.open());
 

@@ -42,6 +42,12 @@ pub struct Cli {
     #[arg(long, env = "RAPPORT_LOG", default_value = "info", global = true)]
     pub log: String,
 
+    /// Log lines as human-readable `text`, or `json` (one object a line, for journald
+    /// exporters, Loki, Elasticsearch…).
+    #[arg(long, env = "RAPPORT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text,
+          global = true)]
+    pub log_format: LogFormat,
+
     /// bcrypt cost for new password hashes (4–16; each step doubles the work).
     #[arg(long, env = "RAPPORT_BCRYPT_COST", default_value_t = password::DEFAULT_COST,
           value_parser = clap::value_parser!(u32).range(password::MIN_COST as i64..=password::MAX_COST as i64),
@@ -50,6 +56,12 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -214,6 +226,26 @@ pub struct ServeArgs {
     #[arg(long, env = "RAPPORT_NOTIFICATION_RETENTION", default_value = "90d",
           value_parser = humantime::parse_duration)]
     pub notification_retention: Duration,
+
+    /// Require `Authorization: Bearer <token>` on `GET /metrics` (at least 16 bytes), for
+    /// scraping from another machine. Without it `/metrics` answers only direct
+    /// connections from this machine (loopback, not through a proxy). Prefer the
+    /// environment variable: command lines are visible to other local users.
+    #[arg(long, env = "RAPPORT_METRICS_TOKEN", hide_env_values = true,
+          value_parser = parse_metrics_token)]
+    pub metrics_token: Option<MetricsToken>,
+}
+
+/// `--metrics-token`, parsed straight into a [`Secret`] (whose `Debug` never prints it).
+/// Empty means none, as `RAPPORT_METRICS_TOKEN=` in an env file or `docker run -e` gives.
+#[derive(Debug, Clone)]
+pub struct MetricsToken(Option<Secret>);
+
+fn parse_metrics_token(raw: &str) -> Result<MetricsToken, String> {
+    if raw.is_empty() {
+        return Ok(MetricsToken(None));
+    }
+    Secret::parse_named("--metrics-token", raw, 16).map(|s| MetricsToken(Some(s)))
 }
 
 #[derive(Debug, Subcommand)]
@@ -289,6 +321,7 @@ impl ServeArgs {
                 interval: self.backup_interval,
                 keep: self.backup_keep as usize,
             }),
+            metrics_token: self.metrics_token.and_then(|t| t.0),
         })
     }
 }
@@ -819,5 +852,35 @@ fn describe(err: AppError) -> String {
             .collect::<Vec<_>>()
             .join("; "),
         _ => err.detail(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve(args: &[&str]) -> Result<ServeConfig, String> {
+        let cli = Cli::try_parse_from([&["rapport", "serve"], args].concat())
+            .map_err(|e| e.to_string())?;
+        match cli.command {
+            Command::Serve(serve) => serve.into_config(cli.db, cli.bcrypt_cost),
+            _ => Err("not serve".into()),
+        }
+    }
+
+    #[test]
+    fn a_metrics_token_is_long_enough_or_empty_for_none() {
+        let token = "0123456789abcdef";
+        let config = serve(&["--metrics-token", token]).unwrap();
+        assert_eq!(config.metrics_token.unwrap().bytes(), token.as_bytes());
+        assert!(
+            serve(&["--metrics-token", ""])
+                .unwrap()
+                .metrics_token
+                .is_none()
+        );
+        let short = serve(&["--metrics-token", "short"]).unwrap_err();
+        assert!(short.contains("at least 16 bytes"), "{short}");
+        assert!(!format!("{:?}", serve(&["--metrics-token", token])).contains(token));
     }
 }

@@ -15,10 +15,14 @@ impl Secret {
     pub const MIN_LEN: usize = 32;
 
     pub fn parse(raw: &str) -> Result<Secret, String> {
-        if raw.len() < Self::MIN_LEN {
+        Self::parse_named("RAPPORT_SECRET", raw, Self::MIN_LEN)
+    }
+
+    /// A secret of at least `min_len` bytes, named in the error.
+    pub fn parse_named(name: &str, raw: &str, min_len: usize) -> Result<Secret, String> {
+        if raw.len() < min_len {
             return Err(format!(
-                "RAPPORT_SECRET must be at least {} bytes (got {}); generate one with `openssl rand -hex 32`",
-                Self::MIN_LEN,
+                "{name} must be at least {min_len} bytes (got {}); generate one with `openssl rand -hex 32`",
                 raw.len()
             ));
         }
@@ -68,6 +72,9 @@ pub struct ServeConfig {
     pub timers: Timers,
     /// Scheduled snapshots (`--backup-dir`); `None` takes none.
     pub backups: Option<crate::db::backups::Schedule>,
+    /// The bearer token `GET /metrics` requires (`--metrics-token`); without one it answers
+    /// only direct loopback connections.
+    pub metrics_token: Option<Secret>,
 }
 
 /// How often the server's background work runs.
@@ -117,6 +124,7 @@ impl ServeConfig {
                 stream_keepalive: Duration::from_secs(2),
             },
             backups: None,
+            metrics_token: None,
         }
     }
 }

@@ -15,7 +15,7 @@ use rusqlite::{Connection, params};
 
 use crate::domain::audit::{self, Entry};
 use crate::domain::clock::Timestamp;
-use crate::domain::search;
+use crate::domain::{reports, search};
 use crate::error::{AppError, AppResult};
 
 /// Every demo user signs in with this password.
@@ -409,7 +409,9 @@ pub fn generate(
         conn.pragma_update_and_check(None, "journal_mode", "TRUNCATE", |r| r.get(0))?;
     conn.execute_batch("BEGIN IMMEDIATE")?;
     let result = without_indexes(conn, |conn| {
-        search::bulk_indexed(conn, |conn| g.run(conn, progress))
+        reports::bulk(conn, |conn| {
+            search::bulk_indexed(conn, |conn| g.run(conn, progress))
+        })
     });
     match &result {
         Ok(()) => conn.execute_batch("COMMIT")?,

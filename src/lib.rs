@@ -13,5 +13,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod jobs;
+pub mod metrics;
 pub mod state;
+pub mod telemetry;
 pub mod web;

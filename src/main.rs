@@ -5,7 +5,7 @@ use rapport::cli::{self, Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(&cli.log);
+    rapport::telemetry::init(&cli.log, cli.log_format);
     let result = match cli.command {
         Command::Serve(args) => {
             let demo = args.demo;
@@ -70,13 +70,4 @@ fn serve(config: rapport::config::ServeConfig) -> Result<ExitCode, String> {
         running.run().await.map_err(|e| e.to_string())?;
         Ok(ExitCode::SUCCESS)
     })
-}
-
-fn init_logging(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
 }

@@ -30,6 +30,8 @@ pub struct AppState {
     /// Turns true when a graceful stop begins: endless responses (notification streams)
     /// end then, instead of holding the stop up until its timeout.
     pub stopping: tokio::sync::watch::Sender<bool>,
+    /// Request, sign-in and stream counters for `GET /metrics` (the database keeps its own).
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
 }
 
 impl AppState {

@@ -11,6 +11,7 @@ use crate::domain::sessions;
 use crate::domain::users::{self, PasswordChange, User};
 use crate::domain::values::Password;
 use crate::error::{AppError, AppResult};
+use crate::metrics::LoginFailure;
 use crate::state::AppState;
 
 /// A new session and the JWT that names it.
@@ -38,7 +39,10 @@ pub async fn login(state: &AppState, attempt: Attempt) -> AppResult<SignedIn> {
     state
         .limiter
         .check(client, &account, Instant::now())
-        .map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })?;
+        .map_err(|retry_after_secs| {
+            state.metrics.login_failed(LoginFailure::RateLimited);
+            AppError::RateLimited { retry_after_secs }
+        })?;
 
     let lookup = account.clone();
     let found = state
@@ -56,6 +60,7 @@ pub async fn login(state: &AppState, attempt: Attempt) -> AppResult<SignedIn> {
             state
                 .limiter
                 .record_failure(client, &account, Instant::now());
+            state.metrics.login_failed(LoginFailure::InvalidCredentials);
             return Err(AppError::InvalidCredentials);
         }
     };

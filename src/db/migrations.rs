@@ -33,6 +33,15 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0007_attachments",
         include_str!("migrations/0007_attachments.sql"),
     ),
+    (
+        "0008_reports",
+        // The backfill is also `reports::rebuild`; a later change to the report tables
+        // brings its own migration and backfill file.
+        concat!(
+            include_str!("migrations/0008_reports.sql"),
+            include_str!("migrations/0008_reports_backfill.sql")
+        ),
+    ),
 ];
 
 /// The schema version this binary writes.

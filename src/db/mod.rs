@@ -14,20 +14,27 @@ mod upgrade;
 mod writer;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::thread;
+use std::time::Instant;
 
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::Connection;
 use tokio::sync::{oneshot, watch};
 
 use crate::error::{AppError, AppResult};
+use crate::metrics::DbMetrics;
 
 pub use upgrade::{open_and_migrate, open_and_migrate_held};
 pub use writer::WRITE_BATCH_MAX;
 
 pub type Pool = r2d2::Pool<SqliteConnectionManager>;
 
-type ReadJob = Box<dyn FnOnce(&Connection) + Send>;
+/// A queued read, stamped with when it was queued for the wait metric.
+struct ReadJob {
+    queued: Instant,
+    run: Box<dyn FnOnce(&Connection) + Send>,
+}
 
 #[derive(Debug, Clone)]
 pub struct DbOptions {
@@ -44,6 +51,7 @@ pub struct Db {
     changes: watch::Receiver<u64>,
     pool: Pool,
     path: PathBuf,
+    metrics: Arc<DbMetrics>,
     /// The database's lock, held shared while a command's `Db` lives (see [`Db::open`]).
     _lock: Option<std::sync::Arc<lock::DbLock>>,
 }
@@ -113,13 +121,15 @@ impl Db {
             .min_idle(Some(readers as u32))
             .build(manager)?;
 
+        let metrics = Arc::new(DbMetrics::default());
         let (reads, read_rx) = crossbeam_channel::unbounded::<ReadJob>();
         for n in 0..readers {
             let rx = read_rx.clone();
             let pool = pool.clone();
+            let metrics = metrics.clone();
             thread::Builder::new()
                 .name(format!("db-read-{n}"))
-                .spawn(move || reader_loop(rx, pool))?;
+                .spawn(move || reader_loop(rx, pool, &metrics))?;
         }
         // The writer never checkpoints inline: a checkpoint copies pages back into the
         // database file and would stall whichever write happened to cross the threshold.
@@ -132,7 +142,7 @@ impl Db {
                 source,
             })?;
         let (announce, changes) = watch::channel(0);
-        let writes = writer::spawn(writer_conn, announce)?;
+        let writes = writer::spawn(writer_conn, announce, metrics.clone())?;
         spawn_checkpointer(options.path.clone())?;
         Ok(Db {
             reads,
@@ -140,12 +150,23 @@ impl Db {
             changes,
             pool,
             path: options.path.clone(),
+            metrics,
             _lock: None,
         })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Queue waits and batch sizes, for `GET /metrics`.
+    pub fn metrics(&self) -> &DbMetrics {
+        &self.metrics
+    }
+
+    /// Jobs waiting for a thread right now: (reads, writes).
+    pub fn queued(&self) -> (usize, usize) {
+        (self.reads.len(), self.writes.len())
     }
 
     /// Changes after every commit that touched notifications, sessions, tokens or users.
@@ -175,12 +196,15 @@ impl Db {
     {
         let (tx, rx) = oneshot::channel();
         let span = tracing::Span::current();
-        let job: ReadJob = Box::new(move |conn| {
-            let _entered = span.enter();
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(conn)))
-                .unwrap_or_else(|_| Err(AppError::internal("panic in a read job")));
-            let _ = tx.send(result);
-        });
+        let job = ReadJob {
+            queued: Instant::now(),
+            run: Box::new(move |conn| {
+                let _entered = span.enter();
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(conn)))
+                    .unwrap_or_else(|_| Err(AppError::internal("panic in a read job")));
+                let _ = tx.send(result);
+            }),
+        };
         self.reads
             .send(job)
             .map_err(|_| AppError::internal("database reader threads stopped"))?;
@@ -318,10 +342,13 @@ pub fn spawn_checkpointer(path: PathBuf) -> std::io::Result<()> {
     Ok(())
 }
 
-fn reader_loop(rx: crossbeam_channel::Receiver<ReadJob>, pool: Pool) {
+fn reader_loop(rx: crossbeam_channel::Receiver<ReadJob>, pool: Pool, metrics: &DbMetrics) {
     while let Ok(job) = rx.recv() {
         match pool.get() {
-            Ok(conn) => job(&conn),
+            Ok(conn) => {
+                metrics.read_wait.observe_duration(job.queued.elapsed());
+                (job.run)(&conn)
+            }
             // Dropping the job drops its sender, which the awaiting request sees as an error.
             Err(err) => tracing::error!(%err, "no read connection"),
         }

@@ -8,11 +8,13 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
+use std::time::Instant;
 
 use rusqlite::Connection;
 use tokio::sync::{oneshot, watch};
 
 use crate::error::{AppError, AppResult};
+use crate::metrics::DbMetrics;
 
 /// More jobs per transaction amortise the commit further but delay the first caller.
 pub const WRITE_BATCH_MAX: usize = 64;
@@ -73,6 +75,7 @@ pub struct Job {
     work: Box<dyn Runnable>,
     /// Runs in a transaction of its own, without a savepoint around it.
     alone: bool,
+    queued: Instant,
 }
 
 impl Job {
@@ -114,6 +117,7 @@ impl Job {
                 span: tracing::Span::current(),
             }),
             alone,
+            queued: Instant::now(),
         }
     }
 }
@@ -125,13 +129,14 @@ const WATCHED_TABLES: [&str; 4] = ["notifications", "sessions", "api_tokens", "u
 pub fn spawn(
     conn: Connection,
     changes: watch::Sender<u64>,
+    metrics: Arc<DbMetrics>,
 ) -> std::io::Result<crossbeam_channel::Sender<Job>> {
     let (tx, rx) = crossbeam_channel::unbounded::<Job>();
     thread::Builder::new()
         .name("db-write".into())
         .spawn(move || {
             let touched = watch_tables(&conn);
-            writer_loop(conn, rx, || {
+            writer_loop(conn, rx, &metrics, || {
                 // A rolled-back change may have set the flag too; waking readers for
                 // nothing costs them one query, never a missed event.
                 if touched.swap(false, Ordering::Relaxed) {
@@ -163,8 +168,10 @@ fn watch_tables(conn: &Connection) -> Arc<AtomicBool> {
 fn writer_loop(
     conn: Connection,
     rx: crossbeam_channel::Receiver<Job>,
+    metrics: &DbMetrics,
     mut after_commit: impl FnMut(),
 ) {
+    let taken = |job: &Job| metrics.write_wait.observe_duration(job.queued.elapsed());
     let mut batch: Vec<Box<dyn Runnable>> = Vec::with_capacity(WRITE_BATCH_MAX);
     let mut next: Option<Job> = None;
     loop {
@@ -175,7 +182,9 @@ fn writer_loop(
                 Err(_) => break,
             },
         };
+        taken(&first);
         if first.alone {
+            metrics.write_batch.observe_raw(1);
             run_alone(&conn, first.work);
             after_commit();
             continue;
@@ -183,14 +192,19 @@ fn writer_loop(
         batch.push(first.work);
         while batch.len() < WRITE_BATCH_MAX {
             match rx.try_recv() {
+                // Taken (and timed) when its own turn comes.
                 Ok(job) if job.alone => {
                     next = Some(job);
                     break;
                 }
-                Ok(job) => batch.push(job.work),
+                Ok(job) => {
+                    taken(&job);
+                    batch.push(job.work)
+                }
                 Err(_) => break,
             }
         }
+        metrics.write_batch.observe_raw(batch.len() as u64);
         run_batch(&conn, &mut batch);
         after_commit();
     }

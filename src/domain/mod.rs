@@ -19,6 +19,7 @@ pub mod notifications;
 #[cfg(test)]
 mod query_plans;
 pub mod records;
+pub mod reports;
 pub mod search;
 pub mod sessions;
 pub mod settings;

@@ -14,11 +14,13 @@ pub mod exports;
 pub mod extract;
 pub mod imports;
 pub mod leads;
+pub mod metrics;
 pub mod middleware;
 pub mod multipart;
 pub mod notifications;
 pub mod openapi;
 pub mod problem;
+pub mod reports;
 pub mod search;
 pub mod stages;
 pub mod system;
@@ -61,6 +63,7 @@ pub fn endpoints() -> Vec<Endpoint> {
     vec![
         ep(M::GET, "/healthz", system::healthz),
         ep(M::GET, "/api/openapi.json", system::openapi_json),
+        ep(M::GET, "/metrics", metrics::metrics),
         ep(M::POST, "/api/v1/auth/login", auth::login),
         ep(M::POST, "/api/v1/auth/logout", auth::logout),
         ep(M::GET, "/api/v1/auth/me", auth::me),
@@ -158,6 +161,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep(M::GET, "/api/v1/audit", trash::audit_log),
         // search
         ep(M::GET, "/api/v1/search", search::search),
+        ep(M::GET, "/api/v1/reports/dashboard", reports::dashboard),
         // exports, duplicates and merges
         ep(M::GET, "/api/v1/exports/{entity}.csv", exports::export),
         ep(M::GET, "/api/v1/duplicates", duplicates::list),

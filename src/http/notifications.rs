@@ -143,6 +143,7 @@ pub async fn stream(
         last_unread: None,
         queue: VecDeque::from([Bytes::from_static(b"retry: 3000\n\n")]),
         ended: false,
+        _open: state.metrics.stream_opened(),
     };
     events.catch_up().await;
     Ok(HttpResponse::Ok()
@@ -189,6 +190,9 @@ struct EventStream {
     last_unread: Option<i64>,
     queue: VecDeque<Bytes>,
     ended: bool,
+    /// Counts this stream in `rapport_sse_connections` until the response body, and with
+    /// it this state, is dropped: at the end, or when the client goes away.
+    _open: crate::metrics::OpenStream,
 }
 
 impl EventStream {

@@ -28,6 +28,7 @@ use crate::http::{auth, customers, problem, system, tokens, trash, users};
     paths(
         system::healthz,
         system::openapi_json,
+        crate::http::metrics::metrics,
         auth::login,
         auth::logout,
         auth::me,
@@ -93,6 +94,7 @@ use crate::http::{auth, customers, problem, system, tokens, trash, users};
         trash::purge,
         trash::audit_log,
         crate::http::search::search,
+        crate::http::reports::dashboard,
         crate::http::exports::export,
         crate::http::duplicates::list,
         crate::http::duplicates::merge,
@@ -113,7 +115,7 @@ use crate::http::{auth, customers, problem, system, tokens, trash, users};
     modifiers(&BearerAuth),
     security(("bearer" = [])),
     tags(
-        (name = "operations", description = "Health and this document"),
+        (name = "operations", description = "Health, Prometheus metrics and this document"),
         (name = "auth", description = "Signing in and out"),
         (name = "users", description = "Staff accounts (admins only)"),
         (name = "tokens", description = "Personal API tokens for integrations"),
@@ -126,6 +128,7 @@ use crate::http::{auth, customers, problem, system, tokens, trash, users};
         (name = "attachments", description = "Files attached to customers, contacts, leads and tasks"),
         (name = "trash", description = "Deleted records, restore and purge"),
         (name = "audit", description = "Who changed what (admins only)"),
+        (name = "reports", description = "The dashboard's figures, kept current on every write"),
         (name = "search", description = "Customers, contacts and leads by what people type"),
         (name = "exports", description = "Lists as CSV files (admins and managers)"),
         (name = "imports", description = "CSV import jobs (admins and managers)"),
@@ -147,6 +150,15 @@ impl Modify for BearerAuth {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT or rpt_ personal token")
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "metrics_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("The server's --metrics-token, for GET /metrics"))
                     .build(),
             ),
         );

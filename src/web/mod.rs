@@ -2,9 +2,11 @@
 
 pub mod assets;
 pub mod attachments;
+pub mod charts;
 pub mod components;
 pub mod contacts;
 pub mod customers;
+pub mod dashboard;
 pub mod error;
 pub mod flash;
 pub mod forms;

@@ -32,6 +32,8 @@ pub struct Options {
     /// `--backup-interval` and `--backup-keep`, with `--backup-dir` the `backups` folder
     /// beside the database ([`TestApp::backup_dir`]); `None` takes no snapshots.
     pub backups: Option<(Duration, usize)>,
+    /// `--metrics-token`.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for Options {
@@ -47,6 +49,7 @@ impl Default for Options {
             base_url: String::new(),
             max_attachment: rapport::config::DEFAULT_MAX_ATTACHMENT,
             backups: None,
+            metrics_token: None,
         }
     }
 }
@@ -71,6 +74,9 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
             interval,
             keep,
         });
+    config.metrics_token = options
+        .metrics_token
+        .map(|t| Secret::parse_named("metrics token", &t, 16).unwrap());
     if options.trusted_proxy {
         config.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
     }
@@ -284,6 +290,8 @@ const SERVER_PATIENCE: Duration = Duration::from_secs(20);
 pub struct Server {
     child: Child,
     pub base: String,
+    /// The drained stderr, when started by [`Server::start_logging`].
+    logs: Option<std::thread::JoinHandle<String>>,
 }
 
 impl Server {
@@ -293,22 +301,44 @@ impl Server {
 
     /// With extra `serve` flags.
     pub async fn start_with(db: &Path, args: &[&str]) -> Server {
+        Self::spawn(db, args, "warn", false).await
+    }
+
+    /// With extra flags, logging at `filter` (`RAPPORT_LOG`) into a buffer that
+    /// [`Server::stop_and_read_logs`] returns.
+    pub async fn start_logging(db: &Path, args: &[&str], filter: &str) -> Server {
+        Self::spawn(db, args, filter, true).await
+    }
+
+    async fn spawn(db: &Path, args: &[&str], filter: &str, capture: bool) -> Server {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_rapport"))
+        let mut child = Command::new(env!("CARGO_BIN_EXE_rapport"))
             .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
             .args(args)
             .env("RAPPORT_DB", db)
             .env("RAPPORT_SECRET", SECRET)
             .env("RAPPORT_BCRYPT_COST", "4")
-            .env("RAPPORT_LOG", "warn")
+            .env("RAPPORT_LOG", filter)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(if capture {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .spawn()
             .unwrap();
+        // Drained as it comes: a full pipe would block the server's logging.
+        let logs = child.stderr.take().map(|mut stderr| {
+            std::thread::spawn(move || {
+                let mut text = String::new();
+                std::io::Read::read_to_string(&mut stderr, &mut text).unwrap();
+                text
+            })
+        });
         let base = format!("http://127.0.0.1:{port}");
         let deadline = std::time::Instant::now() + SERVER_PATIENCE;
         while client()
@@ -320,7 +350,7 @@ impl Server {
             assert!(std::time::Instant::now() < deadline, "rapport serve starts");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        Server { child, base }
+        Server { child, base, logs }
     }
 
     /// SIGKILL: a crash.
@@ -344,6 +374,13 @@ impl Server {
             assert!(std::time::Instant::now() < deadline, "rapport serve stops");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// SIGTERM, then everything the server logged ([`Server::start_logging`]).
+    pub async fn stop_and_read_logs(mut self) -> String {
+        let logs = self.logs.take().expect("started by start_logging");
+        assert!(self.terminate().await.success());
+        logs.join().unwrap()
     }
 
     /// Signs in as the admin [`create_admin`] made.

@@ -30,7 +30,10 @@ impl Events {
         if let Some(id) = last_event_id {
             req = req.header("Last-Event-ID", id);
         }
-        let res = req.send().await.unwrap();
+        Events::from_response(req.send().await.unwrap())
+    }
+
+    fn from_response(res: Response) -> Events {
         assert_eq!(res.status(), StatusCode::OK);
         assert_eq!(
             res.headers()["content-type"].to_str().unwrap(),
@@ -463,6 +466,33 @@ async fn revoking_the_token_or_signing_out_ends_the_stream() {
         by_session.next().await.is_none(),
         "signing out ends the stream"
     );
+}
+
+#[actix_web::test]
+async fn a_browser_session_streams_with_its_cookie() {
+    let app = spawn_app().await;
+    let admin = app.bootstrap_admin().await;
+    let rep = app.user(&admin, "sales").await;
+    let (browser, _) = app
+        .browser_sign_in(&rep.email, crate::helpers::PASSWORD)
+        .await;
+    let res = browser
+        .get(app.url("/api/v1/notifications/stream"))
+        .send()
+        .await
+        .unwrap();
+    let mut events = Events::from_response(res);
+    assert_eq!(events.unread().await, 0);
+    let task = created(
+        app.post(
+            "/api/v1/tasks",
+            &admin.token,
+            json!({"title": "For the browser", "assigned_to": rep.id}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(events.notification().await.data["entity_id"], task["id"]);
 }
 
 #[actix_web::test]

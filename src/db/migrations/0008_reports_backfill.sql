@@ -1,0 +1,38 @@
+-- Recomputes every report table of migration 0008 from the records. Run by that migration
+-- for existing data, after `rapport demo`'s bulk insert, and by `reports::rebuild`.
+DELETE FROM report_pipeline;
+DELETE FROM report_created;
+DELETE FROM report_closed;
+DELETE FROM report_activities;
+DELETE FROM report_tasks_due;
+
+INSERT INTO report_pipeline (owner_id, stage, currency, leads, value_cents)
+SELECT ifnull(assigned_to, ifnull(created_by, '')), stage, currency, count(*), sum(value_cents)
+  FROM leads WHERE deleted_at IS NULL GROUP BY 1, 2, 3;
+
+INSERT INTO report_created (day, owner_id, source, leads)
+SELECT g.prefix || substr(created_at, 1, g.len), ifnull(assigned_to, ifnull(created_by, '')), ifnull(source, ''), count(*)
+  FROM leads, report_grains g WHERE deleted_at IS NULL GROUP BY 1, 2, 3;
+
+INSERT INTO report_closed (day, owner_id, currency, won, won_cents, lost)
+SELECT g.prefix || substr(l.closed_at, 1, g.len), ifnull(l.assigned_to, ifnull(l.created_by, '')), l.currency,
+       sum(s.kind = 'won'), sum((s.kind = 'won') * l.value_cents), sum(s.kind = 'lost')
+  FROM leads l JOIN stages s ON s.key = l.stage CROSS JOIN report_grains g
+ WHERE l.deleted_at IS NULL AND l.closed_at IS NOT NULL AND s.kind IN ('won', 'lost')
+ GROUP BY 1, 2, 3;
+
+INSERT INTO report_activities (day, owner_id, activities)
+SELECT g.prefix || substr(occurred_at, 1, g.len), ifnull(created_by, ''), count(*)
+  FROM activities, report_grains g WHERE deleted_at IS NULL GROUP BY 1, 2;
+
+INSERT INTO report_tasks_due (day, owner_id, tasks)
+SELECT substr(due_at, 1, 10), ifnull(assigned_to, ifnull(created_by, '')), count(*)
+  FROM tasks WHERE deleted_at IS NULL AND due_at IS NOT NULL AND status <> 'completed'
+ GROUP BY 1, 2;
+
+-- Two passes, so the half-million leads with no change are not all rewritten.
+UPDATE leads SET first_activity_at = NULL WHERE first_activity_at IS NOT NULL;
+UPDATE leads SET first_activity_at = f.first
+  FROM (SELECT subject_id, min(occurred_at) AS first FROM activities
+         WHERE subject_type = 'lead' AND deleted_at IS NULL GROUP BY subject_id) AS f
+ WHERE leads.id = f.subject_id;
