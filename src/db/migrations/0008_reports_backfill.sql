@@ -10,20 +10,28 @@ INSERT INTO report_pipeline (owner_id, stage, currency, leads, value_cents)
 SELECT ifnull(assigned_to, ifnull(created_by, '')), stage, currency, count(*), sum(value_cents)
   FROM leads WHERE deleted_at IS NULL GROUP BY 1, 2, 3;
 
+-- Day rows from the records, then month rows from the day rows: the big tables are read once.
 INSERT INTO report_created (day, owner_id, source, leads)
-SELECT g.prefix || substr(created_at, 1, g.len), ifnull(assigned_to, ifnull(created_by, '')), ifnull(source, ''), count(*)
-  FROM leads, report_grains g WHERE deleted_at IS NULL GROUP BY 1, 2, 3;
+SELECT substr(created_at, 1, 10), ifnull(assigned_to, ifnull(created_by, '')), ifnull(source, ''), count(*)
+  FROM leads WHERE deleted_at IS NULL GROUP BY 1, 2, 3;
+INSERT INTO report_created (day, owner_id, source, leads)
+SELECT 'm' || substr(day, 1, 7), owner_id, source, sum(leads) FROM report_created GROUP BY 1, 2, 3;
 
 INSERT INTO report_closed (day, owner_id, currency, won, won_cents, lost)
-SELECT g.prefix || substr(l.closed_at, 1, g.len), ifnull(l.assigned_to, ifnull(l.created_by, '')), l.currency,
+SELECT substr(l.closed_at, 1, 10), ifnull(l.assigned_to, ifnull(l.created_by, '')), l.currency,
        sum(s.kind = 'won'), sum((s.kind = 'won') * l.value_cents), sum(s.kind = 'lost')
-  FROM leads l JOIN stages s ON s.key = l.stage CROSS JOIN report_grains g
+  FROM leads l JOIN stages s ON s.key = l.stage
  WHERE l.deleted_at IS NULL AND l.closed_at IS NOT NULL AND s.kind IN ('won', 'lost')
  GROUP BY 1, 2, 3;
+INSERT INTO report_closed (day, owner_id, currency, won, won_cents, lost)
+SELECT 'm' || substr(day, 1, 7), owner_id, currency, sum(won), sum(won_cents), sum(lost)
+  FROM report_closed GROUP BY 1, 2, 3;
 
 INSERT INTO report_activities (day, owner_id, activities)
-SELECT g.prefix || substr(occurred_at, 1, g.len), ifnull(created_by, ''), count(*)
-  FROM activities, report_grains g WHERE deleted_at IS NULL GROUP BY 1, 2;
+SELECT substr(occurred_at, 1, 10), ifnull(created_by, ''), count(*)
+  FROM activities WHERE deleted_at IS NULL GROUP BY 1, 2;
+INSERT INTO report_activities (day, owner_id, activities)
+SELECT 'm' || substr(day, 1, 7), owner_id, sum(activities) FROM report_activities GROUP BY 1, 2;
 
 INSERT INTO report_tasks_due (day, owner_id, tasks)
 SELECT substr(due_at, 1, 10), ifnull(assigned_to, ifnull(created_by, '')), count(*)
