@@ -212,6 +212,23 @@ fn initials(name: &str) -> String {
 }
 
 /// An HTML response that also clears a flash message it has just shown.
+/// A form page answered with `status`: shown first (200) or again with what the user typed
+/// and why it was refused (422, 409).
+pub fn form_response(
+    nav: Nav,
+    req: &HttpRequest,
+    viewer: &Viewer,
+    status: actix_web::http::StatusCode,
+    title: &str,
+    body: Markup,
+) -> HttpResponse {
+    respond(
+        req,
+        HttpResponse::build(status),
+        page(viewer, nav, title, None, body),
+    )
+}
+
 pub fn respond(
     req: &HttpRequest,
     mut builder: HttpResponseBuilder,

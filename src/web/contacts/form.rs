@@ -6,14 +6,13 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use crate::domain::contacts::{self, Contact, ContactInput};
-use crate::domain::customers;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::components::{Input, conflict_notice, csrf_field, form_errors};
 use crate::web::error::WebError;
 use crate::web::flash::Flash;
 use crate::web::forms::{CsrfForm, Refusal, field, see_other, tags};
-use crate::web::layout::{self, Nav, respond};
+use crate::web::layout::{self, Nav};
 use crate::web::session::Viewer;
 
 type WebResult = Result<HttpResponse, WebError>;
@@ -135,36 +134,6 @@ fn form_page(
     }
 }
 
-async fn company_name(
-    state: &AppState,
-    viewer: &Viewer,
-    id: &str,
-) -> Result<Option<String>, AppError> {
-    if id.is_empty() {
-        return Ok(None);
-    }
-    let id = id.to_owned();
-    state
-        .read_as(&viewer.credentials, move |conn, _| {
-            customers::get(conn, &id).map(|c| Some(c.name))
-        })
-        .await
-}
-
-fn show(
-    req: &HttpRequest,
-    viewer: &Viewer,
-    status: actix_web::http::StatusCode,
-    title: &str,
-    body: Markup,
-) -> HttpResponse {
-    respond(
-        req,
-        HttpResponse::build(status),
-        layout::page(viewer, Nav::Contacts, title, None, body),
-    )
-}
-
 #[derive(Deserialize)]
 pub struct NewQuery {
     customer_id: Option<String>,
@@ -180,7 +149,7 @@ pub async fn new(
         customer_id: query.into_inner().customer_id.unwrap_or_default(),
         ..ContactForm::default()
     };
-    let company = company_name(&state, &viewer, &form.customer_id).await?;
+    let company = crate::web::customers::name_of(&state, &viewer, &form.customer_id).await?;
     let body = form_page(
         &viewer,
         &form,
@@ -188,7 +157,8 @@ pub async fn new(
         &Refusal::default(),
         None,
     );
-    Ok(show(
+    Ok(layout::form_response(
+        Nav::Contacts,
         &req,
         &viewer,
         actix_web::http::StatusCode::OK,
@@ -219,9 +189,16 @@ pub async fn create(
         Err(AppError::Validation(errors)) => Refusal::invalid(errors),
         Err(e) => return Err(e.into()),
     };
-    let company = company_name(&state, &viewer, &form.customer_id).await?;
+    let company = crate::web::customers::name_of(&state, &viewer, &form.customer_id).await?;
     let body = form_page(&viewer, &form, company.as_deref(), &refusal, None);
-    Ok(show(&req, &viewer, refusal.status(), "New contact", body))
+    Ok(layout::form_response(
+        Nav::Contacts,
+        &req,
+        &viewer,
+        refusal.status(),
+        "New contact",
+        body,
+    ))
 }
 
 pub async fn edit(
@@ -244,7 +221,8 @@ pub async fn edit(
         &Refusal::default(),
         Some(&id),
     );
-    Ok(show(
+    Ok(layout::form_response(
+        Nav::Contacts,
         &req,
         &viewer,
         actix_web::http::StatusCode::OK,
@@ -286,5 +264,12 @@ pub async fn update(
         Err(e) => return Err(e.into()),
     };
     let body = form_page(&viewer, &form, None, &refusal, Some(&id));
-    Ok(show(&req, &viewer, refusal.status(), "Edit contact", body))
+    Ok(layout::form_response(
+        Nav::Contacts,
+        &req,
+        &viewer,
+        refusal.status(),
+        "Edit contact",
+        body,
+    ))
 }

@@ -13,7 +13,7 @@ use crate::web::components::{Input, Select, conflict_notice, csrf_field, form_er
 use crate::web::error::WebError;
 use crate::web::flash::Flash;
 use crate::web::forms::{CsrfForm, field, see_other, tags};
-use crate::web::layout::{self, Nav, respond};
+use crate::web::layout::{self, Nav};
 use crate::web::session::Viewer;
 
 use super::SEGMENTS;
@@ -131,17 +131,6 @@ fn conflict(mine: &CustomerForm, theirs: &Customer) -> Markup {
     )
 }
 
-fn show_form(
-    req: &HttpRequest,
-    viewer: &Viewer,
-    status: StatusCode,
-    title: &str,
-    body: Markup,
-) -> HttpResponse {
-    let markup = layout::page(viewer, Nav::Customers, title, None, body);
-    respond(req, HttpResponse::build(status), markup)
-}
-
 pub async fn new(req: HttpRequest, viewer: Viewer) -> WebResult {
     let body = form_page(
         &viewer,
@@ -150,7 +139,8 @@ pub async fn new(req: HttpRequest, viewer: Viewer) -> WebResult {
         &Refusal::default(),
         None,
     );
-    Ok(show_form(
+    Ok(layout::form_response(
+        Nav::Customers,
         &req,
         &viewer,
         StatusCode::OK,
@@ -184,7 +174,8 @@ pub async fn create(
                 &Refusal::invalid(errors),
                 None,
             );
-            Ok(show_form(
+            Ok(layout::form_response(
+                Nav::Customers,
                 &req,
                 &viewer,
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -217,7 +208,8 @@ pub async fn edit(
         &Refusal::default(),
         Some(&id),
     );
-    Ok(show_form(
+    Ok(layout::form_response(
+        Nav::Customers,
         &req,
         &viewer,
         StatusCode::OK,
@@ -258,7 +250,8 @@ pub async fn update(
         Err(e) => return Err(e.into()),
     };
     let body = form_page(&viewer, &action, &form, &refusal, Some(&id));
-    Ok(show_form(
+    Ok(layout::form_response(
+        Nav::Customers,
         &req,
         &viewer,
         refusal.status(),

@@ -295,3 +295,21 @@ fn detail_page(viewer: &Viewer, d: &Detail) -> Markup {
         }
     }
 }
+
+/// The name of the customer `id` for a form that links to it; `None` when no customer is
+/// chosen.
+pub(crate) async fn name_of(
+    state: &crate::state::AppState,
+    viewer: &crate::web::session::Viewer,
+    id: &str,
+) -> Result<Option<String>, crate::error::AppError> {
+    if id.is_empty() {
+        return Ok(None);
+    }
+    let id = id.to_owned();
+    state
+        .read_as(&viewer.credentials, move |conn, _| {
+            crate::domain::customers::get(conn, &id).map(|c| Some(c.name))
+        })
+        .await
+}

@@ -6,7 +6,6 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use crate::domain::customers;
 use crate::domain::leads::{self, Lead, LeadInput};
 use crate::error::{AppError, FieldError};
 use crate::state::AppState;
@@ -14,7 +13,7 @@ use crate::web::components::{Input, conflict_notice, csrf_field, form_errors};
 use crate::web::error::WebError;
 use crate::web::flash::Flash;
 use crate::web::forms::{CsrfForm, Refusal, amount_cents, field, see_other};
-use crate::web::layout::{self, Nav, respond};
+use crate::web::layout::{self, Nav};
 use crate::web::session::Viewer;
 
 use super::sees_value;
@@ -179,36 +178,6 @@ fn form_page(
     }
 }
 
-async fn customer_name(
-    state: &AppState,
-    viewer: &Viewer,
-    id: &str,
-) -> Result<Option<String>, AppError> {
-    if id.is_empty() {
-        return Ok(None);
-    }
-    let id = id.to_owned();
-    state
-        .read_as(&viewer.credentials, move |conn, _| {
-            customers::get(conn, &id).map(|c| Some(c.name))
-        })
-        .await
-}
-
-fn show(
-    req: &HttpRequest,
-    viewer: &Viewer,
-    status: StatusCode,
-    title: &str,
-    body: Markup,
-) -> HttpResponse {
-    respond(
-        req,
-        HttpResponse::build(status),
-        layout::page(viewer, Nav::Leads, title, None, body),
-    )
-}
-
 #[derive(Deserialize)]
 pub struct NewQuery {
     customer_id: Option<String>,
@@ -224,7 +193,7 @@ pub async fn new(
         customer_id: query.into_inner().customer_id.unwrap_or_default(),
         ..LeadForm::default()
     };
-    let customer = customer_name(&state, &viewer, &form.customer_id).await?;
+    let customer = crate::web::customers::name_of(&state, &viewer, &form.customer_id).await?;
     let body = form_page(
         &viewer,
         &form,
@@ -232,7 +201,14 @@ pub async fn new(
         &Refusal::default(),
         None,
     );
-    Ok(show(&req, &viewer, StatusCode::OK, "New lead", body))
+    Ok(layout::form_response(
+        Nav::Leads,
+        &req,
+        &viewer,
+        StatusCode::OK,
+        "New lead",
+        body,
+    ))
 }
 
 pub async fn create(
@@ -265,9 +241,16 @@ pub async fn create(
             }
         }
     };
-    let customer = customer_name(&state, &viewer, &form.customer_id).await?;
+    let customer = crate::web::customers::name_of(&state, &viewer, &form.customer_id).await?;
     let body = form_page(&viewer, &form, customer.as_deref(), &refusal, None);
-    Ok(show(&req, &viewer, refusal.status(), "New lead", body))
+    Ok(layout::form_response(
+        Nav::Leads,
+        &req,
+        &viewer,
+        refusal.status(),
+        "New lead",
+        body,
+    ))
 }
 
 async fn get(state: &AppState, viewer: &Viewer, id: &str) -> Result<Lead, AppError> {
@@ -294,7 +277,14 @@ pub async fn edit(
         &Refusal::default(),
         Some(&id),
     );
-    Ok(show(&req, &viewer, StatusCode::OK, "Edit lead", body))
+    Ok(layout::form_response(
+        Nav::Leads,
+        &req,
+        &viewer,
+        StatusCode::OK,
+        "Edit lead",
+        body,
+    ))
 }
 
 pub async fn update(
@@ -331,5 +321,12 @@ pub async fn update(
         }
     };
     let body = form_page(&viewer, &form, None, &refusal, Some(&id));
-    Ok(show(&req, &viewer, refusal.status(), "Edit lead", body))
+    Ok(layout::form_response(
+        Nav::Leads,
+        &req,
+        &viewer,
+        refusal.status(),
+        "Edit lead",
+        body,
+    ))
 }

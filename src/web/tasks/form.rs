@@ -14,7 +14,7 @@ use crate::web::components::{Input, Select, conflict_notice, csrf_field, form_er
 use crate::web::error::{WebError, safe_next};
 use crate::web::flash::Flash;
 use crate::web::forms::{CsrfForm, Refusal, due_at, field, see_other};
-use crate::web::layout::{self, Nav, respond};
+use crate::web::layout::{self, Nav};
 use crate::web::session::Viewer;
 
 use super::{PRIORITIES, STATUSES};
@@ -150,20 +150,6 @@ fn form_page(
     }
 }
 
-fn show(
-    req: &HttpRequest,
-    viewer: &Viewer,
-    status: StatusCode,
-    title: &str,
-    body: Markup,
-) -> HttpResponse {
-    respond(
-        req,
-        HttpResponse::build(status),
-        layout::page(viewer, Nav::Tasks, title, None, body),
-    )
-}
-
 #[derive(Deserialize)]
 pub struct NewQuery {
     customer_id: Option<String>,
@@ -180,7 +166,14 @@ pub async fn new(req: HttpRequest, viewer: Viewer, query: web::Query<NewQuery>) 
         ..TaskForm::default()
     };
     let body = form_page(&viewer, &form, &Refusal::default(), None);
-    Ok(show(&req, &viewer, StatusCode::OK, "New task", body))
+    Ok(layout::form_response(
+        Nav::Tasks,
+        &req,
+        &viewer,
+        StatusCode::OK,
+        "New task",
+        body,
+    ))
 }
 
 pub async fn create(
@@ -201,7 +194,14 @@ pub async fn create(
         Err(e) => return Err(e.into()),
     };
     let body = form_page(&viewer, &form, &refusal, None);
-    Ok(show(&req, &viewer, refusal.status(), "New task", body))
+    Ok(layout::form_response(
+        Nav::Tasks,
+        &req,
+        &viewer,
+        refusal.status(),
+        "New task",
+        body,
+    ))
 }
 
 async fn get(state: &AppState, viewer: &Viewer, id: &str) -> Result<Task, AppError> {
@@ -225,7 +225,14 @@ pub async fn edit(
         &Refusal::default(),
         Some(&id),
     );
-    Ok(show(&req, &viewer, StatusCode::OK, "Edit task", body))
+    Ok(layout::form_response(
+        Nav::Tasks,
+        &req,
+        &viewer,
+        StatusCode::OK,
+        "Edit task",
+        body,
+    ))
 }
 
 pub async fn update(
@@ -262,5 +269,12 @@ pub async fn update(
         Err(e) => return Err(e.into()),
     };
     let body = form_page(&viewer, &form, &refusal, Some(&id));
-    Ok(show(&req, &viewer, refusal.status(), "Edit task", body))
+    Ok(layout::form_response(
+        Nav::Tasks,
+        &req,
+        &viewer,
+        refusal.status(),
+        "Edit task",
+        body,
+    ))
 }
