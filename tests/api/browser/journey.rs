@@ -1,131 +1,10 @@
-//! The web app in a real headless Chromium (Debian's `chromium` and `chromium-driver`, which
-//! `.ci/test` installs). These prove what HTTP-level tests cannot: the page works under its
-//! own Content-Security-Policy, the stylesheet and script load, and the forms work when a
-//! person fills them in.
+//! A first admin's setup, and a salesperson's first minutes, through the pages.
 
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
-
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::Locator;
 use serde_json::json;
 
+use super::{Browser, click, fill, js, press, shot, submit, wait_text};
 use crate::helpers::{PASSWORD, spawn_app};
-
-/// A chromedriver process and one browser session, both ended on drop.
-struct Browser {
-    driver: Child,
-    client: Option<Client>,
-    _profile: tempfile::TempDir,
-}
-
-impl Browser {
-    async fn start() -> Browser {
-        let chromedriver = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
-            .into_iter()
-            .find(|p| std::path::Path::new(p).exists())
-            .expect("chromedriver is missing: run `bash .ci/test`, which installs chromium and chromium-driver");
-        let port = free_port();
-        let driver = Command::new(chromedriver)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver starts");
-        let profile = tempfile::tempdir().unwrap();
-        let mut caps = serde_json::Map::new();
-        caps.insert(
-            "goog:chromeOptions".into(),
-            json!({
-                "binary": "/usr/bin/chromium",
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--disable-quic", "--no-first-run", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync", "--window-size=1280,900",
-                    format!("--user-data-dir={}", profile.path().display()),
-                ]
-            }),
-        );
-        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        let url = format!("http://127.0.0.1:{port}");
-        let mut last_error = String::new();
-        for _ in 0..100 {
-            match ClientBuilder::new(connector.clone())
-                .capabilities(caps.clone())
-                .connect(&url)
-                .await
-            {
-                Ok(client) => {
-                    return Browser {
-                        driver,
-                        client: Some(client),
-                        _profile: profile,
-                    };
-                }
-                Err(e) => last_error = e.to_string(),
-            }
-            actix_web::rt::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("could not start a Chromium session: {last_error}");
-    }
-
-    fn client(&self) -> &Client {
-        self.client.as_ref().unwrap()
-    }
-
-    async fn close(mut self) {
-        if let Some(c) = self.client.take() {
-            let _ = c.close().await;
-        }
-    }
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn fill(c: &Client, css: &str, text: &str) {
-    let field = c.find(Locator::Css(css)).await.unwrap();
-    field.clear().await.unwrap();
-    field.send_keys(text).await.unwrap();
-}
-
-/// Waits until the element's text satisfies `expect`: after a click the old page may still
-/// be showing, or be torn down under our feet.
-async fn wait_text(c: &Client, css: &str, expect: impl Fn(&str) -> bool) -> String {
-    let mut last = String::from("(not found)");
-    for _ in 0..200 {
-        if let Ok(element) = c.find(Locator::Css(css)).await
-            && let Ok(text) = element.text().await
-        {
-            if expect(&text) {
-                return text;
-            }
-            last = text;
-        }
-        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{css}: last saw {last:?}");
-}
-
-async fn submit(c: &Client) {
-    c.find(Locator::Css("main button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-}
 
 #[actix_web::test]
 async fn first_admin_signs_up_out_and_in_again() {
@@ -216,34 +95,6 @@ async fn first_admin_signs_up_out_and_in_again() {
         std::fs::write(format!("{dir}/profile.png"), c.screenshot().await.unwrap()).unwrap();
     }
     browser.close().await;
-}
-
-/// Types one character on whatever has focus, like a person pressing a key.
-async fn press(c: &Client, key: char) {
-    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
-    let keys = KeyActions::new("keyboard".into())
-        .then(KeyAction::Down { value: key })
-        .then(KeyAction::Up { value: key });
-    c.perform_actions(keys).await.unwrap();
-}
-
-async fn click(c: &Client, css: &str) {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .click()
-        .await
-        .unwrap();
-}
-
-async fn shot(c: &Client, name: &str) {
-    if let Ok(dir) = std::env::var("RAPPORT_SCREENSHOTS") {
-        std::fs::write(format!("{dir}/{name}.png"), c.screenshot().await.unwrap()).unwrap();
-    }
-}
-
-async fn js(c: &Client, script: &str) -> serde_json::Value {
-    c.execute(script, vec![]).await.unwrap()
 }
 
 /// A salesperson's first minutes: add a customer (after a mistake), log a call on it, open a
