@@ -1,14 +1,17 @@
-//! Changes to a selection of records at once (the lists' bulk actions). Each goes through
-//! the record's own update, so its rules, audit entry and notification apply per record;
-//! the caller runs the whole selection in one transaction, so a refusal for one record
-//! leaves all of them as they were.
+//! Actions on a selection of records at once (the lists' bulk actions). A change goes
+//! through each record's own update, so its rules, audit entry and notification apply per
+//! record; the caller runs the whole selection in one transaction, so a refusal for one
+//! record leaves all of them as they were. An export is the list export's, limited to the
+//! selection.
 
 use rusqlite::Connection;
 
 use crate::auth::Actor;
-use crate::auth::permissions::Capability;
+use crate::auth::permissions::{self, Capability, Field};
+use crate::domain::audit::{self, Entry};
 use crate::domain::contacts::{self, ContactInput};
 use crate::domain::customers::{self, CustomerInput};
+use crate::domain::exports::{Entity, Export, write};
 use crate::domain::leads::{self, LeadInput};
 use crate::domain::records::Kind;
 use crate::domain::tasks::{self, TaskInput};
@@ -97,6 +100,28 @@ pub fn assign(
         changed += 1;
     }
     Ok(changed)
+}
+
+/// The CSV of the records `ids` (a list's selection) for `actor`, with the columns and
+/// permissions of a whole export (lead values only for roles that see them), audited as
+/// `export.<entity>` in the same transaction. Selections are a page at most, so the file
+/// is built in memory.
+pub fn export(
+    conn: &Connection,
+    actor: &Actor,
+    entity: Entity,
+    ids: Vec<String>,
+) -> AppResult<(Export, Vec<u8>)> {
+    actor.require(Capability::ExportCsv)?;
+    let export = Export::selection(entity, ids, permissions::sees(actor.role, Field::LeadValue))?;
+    let mut out = Vec::new();
+    let rows = write(conn, &export, &mut out)?;
+    audit::record(
+        conn,
+        Entry::new(Some(&actor.user_id), &export.action(), entity.kind().name())
+            .after(&export.audit_details(rows, true)),
+    )?;
+    Ok((export, out))
 }
 
 #[cfg(test)]

@@ -13,10 +13,7 @@ use std::io::Write;
 use rusqlite::Connection;
 use serde_json::{Value, json};
 
-use crate::auth::Actor;
-use crate::auth::permissions::{self, Capability, Field};
 use crate::domain::activities::{self, Activity};
-use crate::domain::audit::{self, Entry};
 use crate::domain::choice::Choice;
 use crate::domain::clock::Timestamp;
 use crate::domain::contacts::{self, Contact};
@@ -248,28 +245,6 @@ pub fn write_counted(
         }
     }
     csv.flush().map_err(io_error)
-}
-
-/// The CSV of the records `ids` (a list's selection) for `actor`, with the columns and
-/// permissions of a whole export (lead values only for roles that see them), audited as
-/// `export.<entity>` in the same transaction. Selections are a page at most, so the file
-/// is built in memory.
-pub fn selection_csv(
-    conn: &Connection,
-    actor: &Actor,
-    entity: Entity,
-    ids: Vec<String>,
-) -> AppResult<(Export, Vec<u8>)> {
-    actor.require(Capability::ExportCsv)?;
-    let export = Export::selection(entity, ids, permissions::sees(actor.role, Field::LeadValue))?;
-    let mut out = Vec::new();
-    let rows = write(conn, &export, &mut out)?;
-    audit::record(
-        conn,
-        Entry::new(Some(&actor.user_id), &export.action(), entity.kind().name())
-            .after(&export.audit_details(rows, true)),
-    )?;
-    Ok((export, out))
 }
 
 type Csv<W> = csv::Writer<W>;

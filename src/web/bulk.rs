@@ -10,7 +10,7 @@ use maud::{Markup, html};
 use crate::auth::permissions::{Capability, has};
 use crate::domain::bulk;
 use crate::domain::clock::Timestamp;
-use crate::domain::exports::{self, Entity};
+use crate::domain::exports::Entity;
 use crate::domain::records::Kind;
 use crate::error::AppError;
 use crate::http::resource;
@@ -165,7 +165,7 @@ pub async fn export(
     let selected = bulk::selection(ids(&pairs))?;
     let (export, body) = state
         .write_as(&viewer.credentials, move |conn, actor| {
-            exports::selection_csv(conn, actor, entity, selected)
+            bulk::export(conn, actor, entity, selected)
         })
         .await?;
     let filename = export.filename(&Timestamp::now().to_stored()[..10]);
