@@ -130,10 +130,11 @@ mod tests {
             on_duplicate: OnDuplicate::Skip,
             dry_run: true,
         };
+        // A row of empty cells is a blank line, not a row.
         let file = b"Client,Web Site\nAcme,acme.example\n,\nBeta,beta.example\n".to_vec();
         assert!(super::super::prepare(&request, file.clone()).is_err());
         let prepared = prepare(&request, file).unwrap();
-        assert_eq!(prepared.total, 3);
+        assert_eq!(prepared.total, 2);
         assert_eq!(prepared.mapping.columns.len(), 2);
         assert_eq!(prepared.mapping.columns[0], None, "nothing suggests Client");
     }
