@@ -2,10 +2,12 @@
 (() => {
   "use strict";
 
-  // Forms with data-confirm ask before submitting (revoking a token, deleting…).
+  // Forms with data-confirm ask before submitting (revoking a token, deleting…); in a form
+  // with several buttons, the button pressed may carry its own question instead.
   document.addEventListener("submit", (event) => {
     const form = event.target;
-    const question = form instanceof HTMLFormElement ? form.dataset.confirm : undefined;
+    if (!(form instanceof HTMLFormElement)) return;
+    const question = event.submitter?.dataset.confirm ?? form.dataset.confirm;
     if (question && !window.confirm(question)) event.preventDefault();
   });
 
@@ -198,8 +200,12 @@
     const button = form.querySelector("button[type=submit]");
     button.disabled = true;
     button.textContent = "Uploading…";
+    // The API takes the token as a header and only its own fields.
+    const body = new FormData(form);
+    body.delete("csrf_token");
+    body.delete("back");
     try {
-      const res = await window.rapportFetch(form.action, { method: "POST", body: new FormData(form) });
+      const res = await window.rapportFetch(form.dataset.upload, { method: "POST", body });
       if (res.ok) { window.location.reload(); return; }
       const problem = await res.json().catch(() => ({}));
       error.textContent = problem.detail || `Upload failed (${res.status}).`;
@@ -220,7 +226,7 @@
     const sync = () => {
       const n = boxes().filter((b) => b.checked).length;
       label.textContent = n === 0 ? "Select rows to act on them." : `${n} selected`;
-      bulk.querySelector("button[type=submit]").disabled = n === 0;
+      bulk.querySelectorAll("button[type=submit]").forEach((b) => { b.disabled = n === 0; });
     };
     document.addEventListener("change", (event) => {
       const target = event.target;

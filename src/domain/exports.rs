@@ -117,6 +117,25 @@ impl Export {
         })
     }
 
+    /// The records `ids` of `entity` (a list's selection), in the list's default order, with
+    /// the same columns as a whole export. Ids that are not live records are left out.
+    pub fn selection(entity: Entity, ids: Vec<String>, with_value: bool) -> AppResult<Export> {
+        if ids.is_empty() {
+            return Err(AppError::invalid("ids", "select at least one record"));
+        }
+        let mut params = ListParams::parse(&[], entity.spec(with_value))?;
+        params.limit = ALL_ROWS;
+        let filters = vec![("ids".to_owned(), ids.join(","))];
+        params.ids = Some(ids);
+        Ok(Export {
+            entity,
+            params,
+            bom: false,
+            with_value: with_value || entity.kind() != Kind::Lead,
+            filters,
+        })
+    }
+
     /// The suggested file name, e.g. `leads-2026-11-22.csv`.
     pub fn filename(&self, today: &str) -> String {
         format!("{}-{today}.csv", self.entity.plural())
@@ -537,5 +556,29 @@ mod tests {
         assert_eq!(&rows[0][8], "renewal;vip");
         assert_eq!(&rows[1][1], "Plain, \"quoted\"");
         assert_eq!(&rows[1][9], "2026-01-02T00:00:00.000Z");
+    }
+
+    #[test]
+    fn a_selection_writes_exactly_its_live_rows() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::db::migrations::migrate(&mut conn, "mem").unwrap();
+        conn.execute_batch(
+            "INSERT INTO customers (id, name, created_at, updated_at) VALUES
+                ('c1', 'One', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z'),
+                ('c2', 'Two', '2026-01-02T00:00:00.000Z', '2026-01-02T00:00:00.000Z'),
+                ('c3', 'Three', '2026-01-03T00:00:00.000Z', '2026-01-03T00:00:00.000Z');
+             UPDATE customers SET deleted_at = '2026-02-01T00:00:00.000Z' WHERE id = 'c3';",
+        )
+        .unwrap();
+        let customers = Entity::parse("customers").unwrap();
+        let ids = vec!["c1".to_owned(), "c3".to_owned(), "nope".to_owned()];
+        let export = Export::selection(customers, ids, true).unwrap();
+        let mut out = Vec::new();
+        assert_eq!(write(&conn, &export, &mut out).unwrap(), 1);
+        let mut reader = csv::Reader::from_reader(&out[..]);
+        let names: Vec<String> = reader.records().map(|r| r.unwrap()[1].to_owned()).collect();
+        assert_eq!(names, ["One"]);
+        assert_eq!(export.filters, raw(&[("ids", "c1,c3,nope")]));
+        assert!(Export::selection(customers, Vec::new(), true).is_err());
     }
 }

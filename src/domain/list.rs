@@ -32,6 +32,9 @@ pub struct ListParams {
     pub desc: bool,
     pub limit: u32,
     pub after: Option<Cursor>,
+    /// Only these records: set by code for an action on a selection (a list's bulk export),
+    /// never from a request. Lists built with [`crate::domain::records::Query`] honour it.
+    pub ids: Option<Vec<String>>,
 }
 
 /// Where the previous page ended.
@@ -104,6 +107,7 @@ impl ListParams {
             desc,
             limit,
             after,
+            ids: None,
         })
     }
 

@@ -4,6 +4,7 @@
 pub mod activities;
 pub mod attachments;
 pub mod audit;
+pub mod bulk;
 pub mod choice;
 pub mod clock;
 pub mod contacts;

@@ -480,7 +480,8 @@ pub struct Query<'p> {
 }
 
 impl<'p> Query<'p> {
-    /// Starts with the keyset condition of the cursor, if any (parameters 1 and 2).
+    /// Starts with the keyset condition of the cursor, if any (parameters 1 and 2), and
+    /// the selection's ids, if any.
     pub fn new(params: &'p ListParams) -> Self {
         let mut q = Query {
             params,
@@ -492,6 +493,11 @@ impl<'p> Query<'p> {
             q.args.push(after.value.clone().into());
             q.args.push(after.id.clone().into());
             q.clauses.extend(params.keyset_condition(1, 2));
+        }
+        if let Some(ids) = &params.ids {
+            // One parameter however many ids: a JSON array read by `json_each`.
+            let array = serde_json::Value::from(ids.clone()).to_string();
+            q.clause("id IN (SELECT value FROM json_each(?))", array);
         }
         q
     }

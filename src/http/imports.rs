@@ -233,17 +233,8 @@ fn spawn_job(
     actor: Actor,
     prepared: Option<imports::Prepared>,
 ) {
-    let spawned = std::thread::Builder::new()
-        .name("import".into())
-        .spawn(move || {
-            let currency = state.config.base_currency.clone();
-            if let Err(e) = imports::run(&state.db, &id, actor, currency, prepared, |_, _| {}) {
-                tracing::error!(import = %id, %e, "import stopped");
-            }
-        });
-    if let Err(e) = spawned {
-        tracing::error!(%e, "cannot start an import thread");
-    }
+    let currency = state.config.base_currency.clone();
+    imports::spawn(state.db.clone(), id, actor, currency, prepared);
 }
 
 /// Reads the form: the file (413 past `limit` bytes, refused as soon as it passes) and the

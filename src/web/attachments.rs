@@ -1,26 +1,33 @@
 //! The attachments panel of a record page: the files (download through the API's download,
 //! which is built for serving untrusted bytes safely), upload, and delete to the trash.
 //!
-//! Upload posts the form to `POST /api/v1/attachments` from `app.js` with the session's
-//! CSRF header, so the file streams through the one upload path with its size limits.
+//! Upload posts the form to `POST /attachments`, which reads it with the API's limits and
+//! stores it through `domain::attachments::create`, as `POST /api/v1/attachments` does;
+//! with JavaScript, `app.js` posts it to the API with the session's CSRF header instead.
 
-use actix_web::HttpResponse;
-use actix_web::web;
+use actix_multipart::Multipart;
+use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
 use rusqlite::Connection;
 use serde::Deserialize;
 
 use crate::auth::Actor;
-use crate::domain::attachments::{self, Attachment, EntityType};
+use crate::domain::attachments::{self, Attachment, EntityType, NewAttachment, Upload};
 use crate::domain::choice::Choice;
 use crate::domain::list::ListParams;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
+use crate::http::resource;
 use crate::state::AppState;
 use crate::web::components::{csrf_field, day};
 use crate::web::error::{WebError, safe_next};
 use crate::web::flash::Flash;
 use crate::web::forms::{CsrfForm, see_other};
+use crate::web::multipart;
 use crate::web::session::Viewer;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/attachments").route(web::post().to(upload)));
+}
 
 /// The newest files of a record, for its page.
 pub fn load(
@@ -66,8 +73,11 @@ pub fn panel(
                     }
                 }
             }
-            // No CSRF field here: the API takes the token as a header, which app.js adds.
-            form.upload method="post" action="/api/v1/attachments" enctype="multipart/form-data" data-upload {
+            // Posted to the page's own route without JavaScript; app.js sends it to the API
+            // (`data-upload`) with the CSRF header instead, and shows a refusal in place.
+            form.upload method="post" action="/attachments" enctype="multipart/form-data" data-upload="/api/v1/attachments" {
+                (csrf_field(&viewer.csrf))
+                input type="hidden" name="back" value=(back);
                 input type="hidden" name="entity_type" value=(entity.as_str());
                 input type="hidden" name="entity_id" value=(id);
                 div.field {
@@ -102,5 +112,46 @@ pub async fn delete(
     Ok(see_other(
         &format!("{}#files", safe_next(Some(&form.back))),
         Flash::Trashed,
+    ))
+}
+
+/// `POST /attachments`: the panel's form without JavaScript. The file is read with the
+/// API's limit (413 past `--max-attachment`) and stored by the same domain function; then
+/// back to the record's files.
+pub async fn upload(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    form: Multipart,
+) -> Result<HttpResponse, WebError> {
+    let limit = state.config.max_attachment_bytes;
+    let mut received = Upload::new(limit);
+    let form = multipart::read(&req, &state, &viewer, form, limit, |chunk| {
+        received.push(chunk)
+    })
+    .await?;
+    let file = if form.has_file {
+        Some(
+            web::block(move || received.finish())
+                .await
+                .map_err(AppError::internal)?,
+        )
+    } else {
+        None
+    };
+    let input = NewAttachment {
+        entity_type: form.field("entity_type").map(str::to_owned),
+        entity_id: form.field("entity_id").map(str::to_owned),
+        filename: form.filename.clone(),
+        file,
+    };
+    state
+        .write_as(&viewer.credentials, move |conn, actor| {
+            attachments::create(conn, actor, input)
+        })
+        .await?;
+    Ok(see_other(
+        &format!("{}#files", safe_next(form.field("back"))),
+        Flash::FileUploaded,
     ))
 }

@@ -24,10 +24,13 @@ pub enum Flash {
     Trashed,
     Restored,
     FileDeleted,
+    FileUploaded,
+    Merged,
+    Assigned,
 }
 
 impl Flash {
-    const ALL: [Flash; 16] = [
+    const ALL: [Flash; 19] = [
         Flash::SignedOut,
         Flash::PasswordChanged,
         Flash::TokenRevoked,
@@ -44,6 +47,9 @@ impl Flash {
         Flash::Trashed,
         Flash::Restored,
         Flash::FileDeleted,
+        Flash::FileUploaded,
+        Flash::Merged,
+        Flash::Assigned,
     ];
 
     fn code(self) -> &'static str {
@@ -64,6 +70,9 @@ impl Flash {
             Flash::Trashed => "trashed",
             Flash::Restored => "restored",
             Flash::FileDeleted => "file-deleted",
+            Flash::FileUploaded => "file-uploaded",
+            Flash::Merged => "merged",
+            Flash::Assigned => "assigned",
         }
     }
 
@@ -89,6 +98,11 @@ impl Flash {
             }
             Flash::Restored => "Restored from the trash.",
             Flash::FileDeleted => "File moved to the trash.",
+            Flash::FileUploaded => "File uploaded.",
+            Flash::Merged => {
+                "Merged: the record you kept has their details and history; the others are in the trash."
+            }
+            Flash::Assigned => "The selected records have their new owner.",
         }
     }
 

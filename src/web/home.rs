@@ -97,8 +97,9 @@ fn getting_started(actor: &Actor) -> Markup {
             @if has(actor.role, Capability::ImportCsv) {
                 section.card {
                     h2 { "Bring in your data" }
-                    p { "Import customers, contacts and leads from a CSV export of your old tool: "
-                        code { "POST /api/v1/imports" } " or " code { "rapport import" } " on the server." }
+                    p { "Import customers, contacts and leads from a CSV export of your old tool or a spreadsheet: "
+                        "check the columns, preview the rows with problems, then import." }
+                    p { a.button href="/import" { "Import a CSV file" } }
                 }
             }
             section.card {

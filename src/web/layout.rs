@@ -5,6 +5,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
 use maud::{DOCTYPE, Markup, html};
 
+use crate::auth::permissions::{Capability, has};
 use crate::web::assets;
 use crate::web::flash::Flash;
 use crate::web::session::Viewer;
@@ -152,6 +153,8 @@ fn user_menu(viewer: &Viewer, nav: Nav) -> Markup {
                 p.muted { (actor.email) br; span.badge { (actor.role.label()) } }
                 a role="menuitem" href="/profile" aria-current=[(nav == Nav::Profile).then_some("page")] { "Profile & API tokens" }
                 a role="menuitem" href="/trash" { "Trash" }
+                @if has(actor.role, Capability::ImportCsv) { a role="menuitem" href="/import" { "Import CSV" } }
+                @if has(actor.role, Capability::BulkEdit) { a role="menuitem" href="/duplicates" { "Duplicates" } }
                 form method="post" action="/logout" {
                     input type="hidden" name="csrf_token" value=(viewer.csrf);
                     button.linklike type="submit" role="menuitem" { "Sign out" }

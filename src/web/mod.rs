@@ -2,17 +2,21 @@
 
 pub mod assets;
 pub mod attachments;
+pub mod bulk;
 pub mod charts;
 pub mod components;
 pub mod contacts;
 pub mod customers;
 pub mod dashboard;
+pub mod duplicates;
 pub mod error;
 pub mod flash;
 pub mod forms;
 pub mod home;
+pub mod imports;
 pub mod layout;
 pub mod leads;
+pub mod multipart;
 pub mod notifications;
 pub mod people;
 pub mod profile;
@@ -51,6 +55,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             resource("/profile/tokens/{id}/revoke").route(web::post().to(profile::revoke_token)),
         );
+    // Import, duplicates, the lists' bulk actions and uploads without JavaScript; before
+    // `records`, whose `/{entity}/{id}` pages would take the bulk paths.
+    imports::routes(cfg);
+    duplicates::routes(cfg);
+    bulk::routes(cfg);
+    attachments::routes(cfg);
     records(cfg);
 }
 

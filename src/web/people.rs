@@ -36,3 +36,19 @@ pub fn name<'a>(names: &'a HashMap<String, String>, id: Option<&str>) -> &'a str
         Some(id) => names.get(id).map(String::as_str).unwrap_or("a former user"),
     }
 }
+
+/// Active colleagues as `(id, name)`, by name, for "assign to" choices (the first 200).
+pub fn assignable(conn: &Connection) -> AppResult<Vec<(String, String)>> {
+    let params = crate::domain::list::ListParams::parse(
+        &[
+            ("active".to_owned(), "true".to_owned()),
+            ("limit".to_owned(), "200".to_owned()),
+        ],
+        &users::LIST,
+    )?;
+    Ok(users::list(conn, &params)?
+        .items
+        .into_iter()
+        .map(|u| (u.id, u.name))
+        .collect())
+}

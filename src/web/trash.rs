@@ -90,21 +90,6 @@ pub fn bulk_allowed(viewer: &Viewer) -> bool {
     has(viewer.actor.role, Capability::BulkEdit)
 }
 
-/// The form the lists' row checkboxes belong to (`form="bulk"`), placed above the table.
-pub fn bulk_form(viewer: &Viewer, kind: Kind, back: &str) -> Markup {
-    html! {
-        @if bulk_allowed(viewer) {
-            form #bulk.bulkbar method="post" action=(format!("/{}/bulk-delete", kind.table()))
-                data-confirm="Move the selected records to the trash? You can restore them from the trash." {
-                (csrf_field(&viewer.csrf))
-                input type="hidden" name="back" value=(back);
-                span.muted data-selected { "Select rows to act on them." }
-                button.danger.small type="submit" { "Move selected to trash" }
-            }
-        }
-    }
-}
-
 /// A row's select box, tied to the bulk form by `form="bulk"`.
 pub fn bulk_cell(viewer: &Viewer, id: &str, name: &str) -> Markup {
     html! {

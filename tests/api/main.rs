@@ -30,4 +30,5 @@ mod tokens;
 mod users;
 mod web;
 mod web_forms;
+mod web_import;
 mod web_records;

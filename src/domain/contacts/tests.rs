@@ -29,6 +29,7 @@ fn params(
             value: "m".into(),
             id: "0190".into(),
         }),
+        ids: None,
     }
 }
 

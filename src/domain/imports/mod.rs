@@ -7,6 +7,7 @@
 
 pub mod mapping;
 pub mod reader;
+pub mod review;
 pub mod rows;
 
 use std::collections::BTreeMap;
@@ -223,6 +224,27 @@ pub fn run(
     let status = db.write_blocking(move |conn| status(conn, &id))?;
     progress(status.processed, status.total);
     Ok(status)
+}
+
+/// Runs the job `id` on a thread of its own, as [`run`] does (staging `prepared` first when
+/// given), for callers that answer while it works and are asked about it later.
+pub fn spawn(
+    db: Db,
+    id: String,
+    actor: Actor,
+    base_currency: Currency,
+    prepared: Option<Prepared>,
+) {
+    let spawned = std::thread::Builder::new()
+        .name("import".into())
+        .spawn(move || {
+            if let Err(e) = run(&db, &id, actor, base_currency, prepared, |_, _| {}) {
+                tracing::error!(import = %id, %e, "import stopped");
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!(%e, "cannot start an import thread");
+    }
 }
 
 /// What a job that failed says.
@@ -736,6 +758,20 @@ pub fn commit(
     overrides: Option<&BTreeMap<String, Option<String>>>,
     on_duplicate: Option<OnDuplicate>,
 ) -> AppResult<()> {
+    reset(conn, actor, id, overrides, on_duplicate, false)
+}
+
+/// Makes a finished dry run ready to run again over its staged rows, as a real job or as
+/// another dry run, with a new mapping or policy if given (422 when the mapping cannot
+/// work). 409 unless it is a finished dry run.
+fn reset(
+    conn: &Connection,
+    actor: &Actor,
+    id: &str,
+    overrides: Option<&BTreeMap<String, Option<String>>>,
+    on_duplicate: Option<OnDuplicate>,
+    dry_run: bool,
+) -> AppResult<()> {
     actor.require(Capability::ImportCsv)?;
     let current = status(conn, id)?;
     if current.status != "validated" {
@@ -761,9 +797,9 @@ pub fn commit(
         .or_else(|| OnDuplicate::parse(&current.on_duplicate))
         .unwrap_or(OnDuplicate::Skip);
     conn.execute(
-        "UPDATE imports SET status = 'staged', dry_run = 0, on_duplicate = ?2, mapping = ?3,
+        "UPDATE imports SET status = 'staged', dry_run = ?6, on_duplicate = ?2, mapping = ?3,
                 processed = 0, created = 0, updated = 0, skipped = 0, failed_rows = 0,
-                linked = 0, finished_at = NULL, created_by = ?4, runner = ?5
+                linked = 0, message = NULL, finished_at = NULL, created_by = ?4, runner = ?5
           WHERE id = ?1",
         params![
             id,
@@ -771,9 +807,23 @@ pub fn commit(
             serde_json::to_string(&mapping.to_json(&headers)).map_err(AppError::internal)?,
             actor.user_id,
             this_runner(),
+            dry_run,
         ],
     )?;
-    conn.execute("DELETE FROM import_errors WHERE import_id = ?1", [id])?;
+    // Records that could not be read were never staged: their errors stay, counted as
+    // processed, since running again cannot change them.
+    conn.execute(
+        "DELETE FROM import_errors WHERE import_id = ?1
+            AND line IN (SELECT line FROM import_rows WHERE import_id = ?1)",
+        [id],
+    )?;
+    conn.execute(
+        "UPDATE imports SET failed_rows = (SELECT count(DISTINCT line) FROM import_errors
+                                             WHERE import_id = ?1),
+                processed = (SELECT count(DISTINCT line) FROM import_errors WHERE import_id = ?1)
+          WHERE id = ?1",
+        [id],
+    )?;
     Ok(())
 }
 

@@ -21,8 +21,8 @@ use crate::web::error::WebError;
 use crate::web::flash::Flash;
 use crate::web::layout::{self, Nav, respond};
 use crate::web::session::Viewer;
-use crate::web::trash;
 use crate::web::{attachments, people, tasks as task_pages, timeline as timeline_pages};
+use crate::web::{bulk, imports, trash};
 
 mod form;
 pub use form::{create, edit, new, update};
@@ -63,6 +63,7 @@ pub async fn list(
             Ok((page, names, companies))
         })
         .await?;
+    let owners = bulk::owners(&state, &viewer).await?;
     let url = ListUrl {
         path: "/contacts",
         query: &raw,
@@ -72,6 +73,7 @@ pub async fn list(
             h1 { "Contacts" }
             div.actions {
                 (url.export_button(&viewer, "contacts"))
+                (imports::button(&viewer, "contacts", "Import"))
                 a.button.primary href="/contacts/new" { "New contact" }
             }
         }
@@ -95,10 +97,11 @@ pub async fn list(
         @if page.items.is_empty() {
             (empty_state(url.filtered(), "/contacts", "No contacts yet.", html! {
                 p { "Contacts are the people you talk to. Add them from their company's page, or on their own." }
-                p { a.button.primary href="/contacts/new" { "Add your first contact" } " " a.button href="/customers" { "Go to customers" } }
+                p { a.button.primary href="/contacts/new" { "Add your first contact" } " " a.button href="/customers" { "Go to customers" } " "
+                    (imports::button(&viewer, "contacts", "Import a spreadsheet")) }
             }))
         } @else {
-            (trash::bulk_form(&viewer, Kind::Contact, &url.with(&[])))
+            (bulk::bar(&viewer, Kind::Contact, &url.with(&[]), &owners))
             table.list {
                 thead { tr {
                     (trash::bulk_header(&viewer))

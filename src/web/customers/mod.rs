@@ -23,8 +23,8 @@ use crate::web::error::WebError;
 use crate::web::flash::Flash;
 use crate::web::layout::{self, Nav, respond};
 use crate::web::session::Viewer;
-use crate::web::trash;
 use crate::web::{attachments, people, tasks as task_pages, timeline as timeline_pages};
+use crate::web::{bulk, imports, trash};
 
 mod form;
 pub use form::{create, edit, new, update};
@@ -55,6 +55,7 @@ pub async fn list(
             Ok((page, names))
         })
         .await?;
+    let owners = bulk::owners(&state, &viewer).await?;
     let url = ListUrl {
         path: "/customers",
         query: &raw,
@@ -64,6 +65,7 @@ pub async fn list(
             h1 { "Customers" }
             div.actions {
                 (url.export_button(&viewer, "customers"))
+                (imports::button(&viewer, "customers", "Import"))
                 a.button.primary href="/customers/new" { "New customer" }
             }
         }
@@ -72,10 +74,10 @@ pub async fn list(
             (empty_state(url.filtered(), "/customers", "No customers yet.", html! {
                 p { "Add your first customer, or import the list you already keep in a spreadsheet." }
                 p { a.button.primary href="/customers/new" { "Add your first customer" } " "
-                    a.button href="/api/openapi.json" { "Import a CSV through the API" } }
+                    (imports::button(&viewer, "customers", "Import a spreadsheet")) }
             }))
         } @else {
-            (trash::bulk_form(&viewer, Kind::Customer, &url.with(&[])))
+            (bulk::bar(&viewer, Kind::Customer, &url.with(&[]), &owners))
             (table(&viewer, &url, &page, &names, sort, desc))
         }
         (url.pager(page.next_cursor.as_deref()))

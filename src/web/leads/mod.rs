@@ -29,8 +29,8 @@ use crate::web::flash::Flash;
 use crate::web::forms::{CsrfForm, field, see_other};
 use crate::web::layout::{self, Nav, respond};
 use crate::web::session::Viewer;
-use crate::web::trash;
 use crate::web::{attachments, people, tasks as task_pages, timeline as timeline_pages};
+use crate::web::{bulk, imports, trash};
 
 mod board;
 mod convert;
@@ -82,6 +82,7 @@ pub async fn list(
             Ok((page, stages::list(conn)?, names, params.sort, params.desc))
         })
         .await?;
+    let owners = bulk::owners(&state, &viewer).await?;
     let url = ListUrl {
         path: "/leads",
         query: &raw,
@@ -92,6 +93,7 @@ pub async fn list(
             div.actions {
                 a.button href="/leads/board" { "Pipeline board" }
                 (url.export_button(&viewer, "leads"))
+                (imports::button(&viewer, "leads", "Import"))
                 a.button.primary href="/leads/new" { "New lead" }
             }
         }
@@ -116,10 +118,11 @@ pub async fn list(
         @if page.items.is_empty() {
             (empty_state(url.filtered(), "/leads", "No leads yet.", html! {
                 p { "Leads are the deals you are working on. Add one for a customer, or for a prospect you have just met." }
-                p { a.button.primary href="/leads/new" { "Add your first lead" } }
+                p { a.button.primary href="/leads/new" { "Add your first lead" } " "
+                    (imports::button(&viewer, "leads", "Import a spreadsheet")) }
             }))
         } @else {
-            (trash::bulk_form(&viewer, Kind::Lead, &url.with(&[])))
+            (bulk::bar(&viewer, Kind::Lead, &url.with(&[]), &owners))
             (table(&viewer, &url, &page, &stages, &names, sort, desc))
         }
         (url.pager(page.next_cursor.as_deref()))

@@ -23,7 +23,7 @@ use crate::web::forms::{CsrfForm, see_other};
 use crate::web::layout::{self, Nav, respond};
 use crate::web::people;
 use crate::web::session::Viewer;
-use crate::web::trash;
+use crate::web::{bulk, imports, trash};
 
 mod form;
 mod mine;
@@ -56,6 +56,7 @@ pub async fn list(
             Ok((page, names))
         })
         .await?;
+    let owners = bulk::owners(&state, &viewer).await?;
     let url = ListUrl {
         path: "/tasks",
         query: &raw,
@@ -65,6 +66,7 @@ pub async fn list(
             h1 { "Tasks" }
             div.actions {
                 (url.export_button(&viewer, "tasks"))
+                (imports::button(&viewer, "tasks", "Import"))
                 a.button.primary href="/tasks/new" { "New task" }
             }
         }
@@ -88,10 +90,11 @@ pub async fn list(
         @if page.items.is_empty() {
             (empty_state(url.filtered(), "/tasks", "No tasks yet.", html! {
                 p { "Tasks keep follow-ups from slipping: create one here, or from any customer or lead with “Create follow-up task”." }
-                p { a.button.primary href="/tasks/new" { "Create a task" } }
+                p { a.button.primary href="/tasks/new" { "Create a task" } " "
+                    (imports::button(&viewer, "tasks", "Import a spreadsheet")) }
             }))
         } @else {
-            (trash::bulk_form(&viewer, Kind::Task, &url.with(&[])))
+            (bulk::bar(&viewer, Kind::Task, &url.with(&[]), &owners))
             (table(&viewer, &url, &page, &names, sort, desc))
         }
         (url.pager(page.next_cursor.as_deref()))
