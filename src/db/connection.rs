@@ -24,6 +24,16 @@ pub fn assert_sqlite_version() -> Result<(), String> {
     Ok(())
 }
 
+/// Page cache of the writer and of command-line connections. Writes touch the same upper
+/// B-tree pages of every index over and over, so these stay in process.
+const WRITER_CACHE_KIB: i64 = 8_192;
+
+/// Page cache of each reader connection (there are `--db-readers` + 2 of them). Small:
+/// every reader would otherwise keep its own copy of the same hot pages (six readers with
+/// 16 MB each peaked at 120 MB of RSS under the benchmark loads), and a page missing here
+/// is one `pread` from the OS page cache, which holds it once for all of them.
+pub const READER_CACHE_KIB: i64 = 2_048;
+
 /// Per-connection settings. `journal_mode=WAL` is persistent in the file but is set on every
 /// open so a file created by another tool is converted.
 pub fn apply_pragmas(conn: &Connection) -> rusqlite::Result<()> {
@@ -38,10 +48,9 @@ pub fn apply_pragmas(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "wal_autocheckpoint", 1000)?;
     // No mmap: mapped pages count as the process's memory (peak RSS under the benchmark
     // loads: 154 MB with 64 MiB mapped, 68 MB without), while the OS page cache serves the
-    // same pages; the throughput difference measured within noise for lists. 16 MB of page
-    // cache per connection keeps the hot index pages in process.
+    // same pages; the throughput difference measured within noise for lists.
     conn.pragma_update(None, "mmap_size", 0)?;
-    conn.pragma_update(None, "cache_size", -16_000)?;
+    conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
     conn.set_prepared_statement_cache_capacity(128);
     Ok(())
 }

@@ -112,6 +112,7 @@ impl Db {
             )
             .with_init(|c| {
                 connection::apply_pragmas(c)?;
+                c.pragma_update(None, "cache_size", -connection::READER_CACHE_KIB)?;
                 // Readers never write: a bug that tries to fails loudly instead of racing
                 // the writer for the lock.
                 c.pragma_update(None, "query_only", "ON")

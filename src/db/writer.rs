@@ -13,6 +13,7 @@ use std::time::Instant;
 use rusqlite::Connection;
 use tokio::sync::{oneshot, watch};
 
+use crate::domain::search;
 use crate::error::{AppError, AppResult};
 use crate::metrics::DbMetrics;
 
@@ -241,10 +242,15 @@ fn run_batch(conn: &Connection, batch: &mut Vec<Box<dyn Runnable>>) {
         }
         return;
     }
+    let deferring = search::defer_new_records(conn);
     for job in batch.iter_mut() {
         run_in_savepoint(conn, job.as_mut());
     }
-    let commit_error = conn.execute_batch("COMMIT").err().map(|err| {
+    let commit_error = match deferring.and_then(|()| search::index_deferred(conn)) {
+        Ok(()) => conn.execute_batch("COMMIT"),
+        Err(err) => Err(err),
+    };
+    let commit_error = commit_error.err().map(|err| {
         let _ = conn.execute_batch("ROLLBACK");
         let err = AppError::from(err);
         tracing::error!(%err, "write transaction failed to commit");

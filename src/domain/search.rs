@@ -435,9 +435,25 @@ pub fn deferred<T>(
     conn: &Connection,
     write: impl FnOnce(&Connection) -> AppResult<T>,
 ) -> AppResult<T> {
-    conn.prepare_cached("INSERT INTO search_deferring (on_) VALUES (1)")?
-        .execute([])?;
+    defer_new_records(conn)?;
     let out = write(conn)?;
+    index_deferred(conn)?;
+    Ok(out)
+}
+
+/// From here on, new records are noted for [`index_deferred`] instead of indexed at once.
+/// The writer does this around each batch of jobs (each job runs in a savepoint, and FTS5
+/// flushes a segment at every savepoint release): a batch of N creates then writes one
+/// small segment per search table instead of N, and merges that much less.
+pub fn defer_new_records(conn: &Connection) -> rusqlite::Result<()> {
+    conn.prepare_cached("INSERT OR IGNORE INTO search_deferring (on_) VALUES (1)")?
+        .execute([])?;
+    Ok(())
+}
+
+/// Indexes the records noted since [`defer_new_records`] in one statement, and ends the
+/// deferral; must run before the transaction commits.
+pub fn index_deferred(conn: &Connection) -> rusqlite::Result<()> {
     conn.prepare_cached("DELETE FROM search_deferring")?
         .execute([])?;
     // Records trashed or indexed since (an update re-indexes at once) are left out. Each
@@ -457,7 +473,7 @@ pub fn deferred<T>(
     .execute([])?;
     conn.prepare_cached("DELETE FROM search_deferred")?
         .execute([])?;
-    Ok(out)
+    Ok(())
 }
 
 /// Problems with the search index, for `rapport check`: each index's own integrity check,
