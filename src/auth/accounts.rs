@@ -23,7 +23,9 @@ pub async fn create_user(
     credentials: &Credentials,
     input: &NewUserInput,
 ) -> AppResult<Created> {
-    state.authorize(credentials, Capability::ManageUsers).await?;
+    state
+        .authorize(credentials, Capability::ManageUsers)
+        .await?;
     let mut new_user = input.validate()?;
     let (chosen, generated) = match new_user.password.take() {
         Some(given) => (given, None),
@@ -49,7 +51,9 @@ pub async fn reset_password(
     credentials: &Credentials,
     id: String,
 ) -> AppResult<String> {
-    state.authorize(credentials, Capability::ManageUsers).await?;
+    state
+        .authorize(credentials, Capability::ManageUsers)
+        .await?;
     let new = Password::generate();
     let shown = new.expose().to_owned();
     let hash = password::hash(new, state.config.bcrypt_cost).await?;

@@ -101,8 +101,7 @@ pub fn plan(conn: &Connection, sql: &str, args: Vec<rusqlite::types::Value>) -> 
 pub fn bare_scans(details: &[String]) -> impl Iterator<Item = &String> {
     details.iter().filter(|line| {
         line.strip_prefix("SCAN ").is_some_and(|rest| {
-            LARGE.contains(&rest.split_whitespace().next().unwrap_or(""))
-                && !rest.contains("USING")
+            LARGE.contains(&rest.split_whitespace().next().unwrap_or("")) && !rest.contains("USING")
         })
     })
 }
@@ -183,9 +182,8 @@ mod tests {
                 }
                 let (sql, args) = audit::list_query(&params).unwrap();
                 let details = plan(&conn, &sql, args);
-                problems.extend(
-                    bare_scans(&details).map(|l| format!("{raw:?} paged={paged}: {l}")),
-                );
+                problems
+                    .extend(bare_scans(&details).map(|l| format!("{raw:?} paged={paged}: {l}")));
             }
         }
         assert!(problems.is_empty(), "full scans:\n{}", problems.join("\n"));

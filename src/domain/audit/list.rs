@@ -110,7 +110,6 @@ pub fn list_query(params: &ListParams) -> AppResult<(String, Vec<rusqlite::types
     Ok((sql, args))
 }
 
-
 /// The columns whose values the audit filters offer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Facet {
@@ -189,17 +188,18 @@ mod tests {
             actions(&conn).unwrap(),
             ["customer.update", "lead.create", "lead.stage", "user.login"]
         );
-        assert_eq!(
-            entity_types(&conn).unwrap(),
-            ["customer", "lead", "user"]
-        );
+        assert_eq!(entity_types(&conn).unwrap(), ["customer", "lead", "user"]);
     }
 
     #[test]
     fn a_page_of_filters_combined() {
         let conn = db();
         for i in 0..7 {
-            let action = if i % 2 == 0 { "lead.update" } else { "lead.create" };
+            let action = if i % 2 == 0 {
+                "lead.update"
+            } else {
+                "lead.create"
+            };
             record(&conn, Entry::new(None, action, "lead").entity("l1")).unwrap();
         }
         let raw = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
