@@ -1,5 +1,6 @@
 //! The web app: server-rendered Maud pages over the same domain functions as the API.
 
+pub mod admin;
 pub mod assets;
 pub mod attachments;
 pub mod charts;
@@ -52,6 +53,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             resource("/profile/tokens/{id}/revoke").route(web::post().to(profile::revoke_token)),
         );
     records(cfg);
+    admin::routes(cfg);
 }
 
 /// The daily-work pages: lists, records, their forms, search and notifications.

@@ -29,5 +29,6 @@ mod timeline;
 mod tokens;
 mod users;
 mod web;
+mod web_admin;
 mod web_forms;
 mod web_records;
