@@ -6,6 +6,7 @@
 //! This module is the harness; the journeys live in its submodules. When a test fails, the
 //! browser's last screen is saved under `target/browser-failures/` and its path printed.
 
+mod admin;
 mod journey;
 
 use std::io::{BufRead, Read, Write};
