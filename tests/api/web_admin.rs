@@ -52,6 +52,23 @@ fn attr_after(html: &str, marker: &str, attr: &str) -> String {
     html[start..end].replace("&amp;", "&")
 }
 
+/// The `id` attributes a page uses more than once.
+fn duplicate_ids(html: &str) -> Vec<String> {
+    let mut ids: Vec<&str> = html
+        .split(" id=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
+    ids.sort_unstable();
+    let mut dups: Vec<String> = ids
+        .windows(2)
+        .filter(|w| w[0] == w[1])
+        .map(|w| w[0].to_owned())
+        .collect();
+    dups.dedup();
+    dups
+}
+
 async fn user_json(app: &TestApp, admin: &Login, id: &str) -> Value {
     app.get(&format!("/api/v1/users/{id}"), &admin.token)
         .await
@@ -81,6 +98,11 @@ async fn each_admin_page_renders_for_an_admin() {
         assert!(
             html.contains("href=\"/admin\" aria-current=\"page\">Admin</a>"),
             "{path}: Admin is the current section"
+        );
+        assert_eq!(
+            duplicate_ids(&html),
+            Vec::<String>::new(),
+            "{path}: labels find their field"
         );
         for other in &PAGES[1..] {
             assert!(

@@ -209,12 +209,31 @@ fn filters(url: &ListUrl<'_>) -> Markup {
                 label for="q" { "Search" }
                 input #q type="search" name="q" value=(url.value("q")) placeholder="Name or e-mail";
             }
-            (Select { name: "role", label: "Role", selected: url.value("role"),
-                options: options_with_any("Any role", &roles) }.render(&[]))
-            (Select { name: "active", label: "Status", selected: url.value("active"),
-                options: options_with_any("Any", &[("true", "Active"), ("false", "Deactivated")]) }.render(&[]))
+            // Ids of their own: the add-a-user form above has a `role` field too.
+            (filter_select("role", "Role", url.value("role"), options_with_any("Any role", &roles)))
+            (filter_select("active", "Status", url.value("active"),
+                options_with_any("Any", &[("true", "Active"), ("false", "Deactivated")])))
             button type="submit" { "Apply" }
             @if url.filtered() { a.clear href=(PATH) { "Clear" } }
+        }
+    }
+}
+
+fn filter_select(
+    name: &str,
+    label: &str,
+    selected: &str,
+    options: Vec<(String, String)>,
+) -> Markup {
+    let id = format!("filter-{name}");
+    html! {
+        div.field {
+            label for=(id) { (label) }
+            select #(id) name=(name) {
+                @for (value, text) in &options {
+                    option value=(value) selected[value == selected] { (text) }
+                }
+            }
         }
     }
 }
