@@ -5,6 +5,7 @@
 //! [`actor::authenticate`] then checks the session or token row, inside the same database job
 //! as the request's own work, so revocation takes effect on the very next request.
 
+pub mod accounts;
 pub mod actor;
 pub mod client_addr;
 pub mod credentials;

@@ -310,6 +310,11 @@ pub fn update(
 
     let after_role = role.unwrap_or(before.role);
     let after_active = patch.active.unwrap_or(before.active);
+    if id == actor_id && before.active && !after_active {
+        return Err(AppError::Conflict(
+            "You cannot deactivate your own account; another admin can.".into(),
+        ));
+    }
     let stays_admin = after_role == Role::Admin && after_active;
     if before.role == Role::Admin
         && before.active
@@ -483,6 +488,35 @@ mod tests {
         let after = update(&conn, &admin.id, &admin.id, &demote, None).unwrap();
         assert_eq!(after.role, Role::Sales);
         assert_eq!(after.version, 2);
+    }
+
+    #[test]
+    fn nobody_deactivates_themselves() {
+        let conn = db();
+        let admin = add(&conn, "admin@example.com", "admin");
+        add(&conn, "second@example.com", "admin");
+        let deactivate = UserPatch {
+            active: Some(false),
+            ..Default::default()
+        };
+        let err = update(&conn, &admin.id, &admin.id, &deactivate, None).unwrap_err();
+        assert!(
+            matches!(&err, AppError::Conflict(m) if m.contains("your own account")),
+            "{err:?}"
+        );
+        assert!(get(&conn, &admin.id).unwrap().active);
+        // Other changes to oneself stay possible.
+        let rename = UserPatch {
+            name: Some("Ada".into()),
+            active: Some(true),
+            ..Default::default()
+        };
+        assert_eq!(
+            update(&conn, &admin.id, &admin.id, &rename, None)
+                .unwrap()
+                .name,
+            "Ada"
+        );
     }
 
     #[test]

@@ -4,12 +4,10 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
-use crate::auth::Credentials;
-use crate::auth::password;
 use crate::auth::permissions::Capability;
+use crate::auth::{Credentials, accounts};
 use crate::domain::list::{ListParams, Page};
-use crate::domain::users::{self, NewUserInput, PasswordChange, User, UserPatch};
-use crate::domain::values::Password;
+use crate::domain::users::{self, NewUserInput, User, UserPatch};
 use crate::error::AppResult;
 use crate::http::extract::{ApiJson, IfMatch, etag};
 use crate::http::problem::Problem;
@@ -82,37 +80,21 @@ pub async fn create(
     credentials: Credentials,
     ApiJson(input): ApiJson<NewUserInput>,
 ) -> AppResult<HttpResponse> {
-    state
-        .authorize(&credentials, Capability::ManageUsers)
-        .await?;
-    let mut new_user = input.validate()?;
-    let (chosen, generated) = match new_user.password.take() {
-        Some(given) => (given, None),
-        None => {
-            let made = Password::generate();
-            (made.clone(), Some(made))
-        }
-    };
-    let hash = password::hash(chosen, state.config.bcrypt_cost).await?;
-    let user = state
-        .write_as(&credentials, move |conn, actor| {
-            actor.require(Capability::ManageUsers)?;
-            users::insert(conn, Some(&actor.user_id), &new_user, &hash)
-        })
-        .await?;
+    let accounts::Created { user, generated } =
+        accounts::create_user(&state, &credentials, &input).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/users/{}", user.id)))
         .insert_header(etag(user.version))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(CreatedUser {
             user,
-            password: generated.map(|p| p.expose().to_owned()),
+            password: generated,
         }))
 }
 
 /// Change a user's e-mail, name, role or active flag (admins only). Deactivating ends their
 /// sessions and disables their API tokens. The last active admin cannot be demoted or
-/// deactivated (409). Send `If-Match` with the ETag to refuse stale edits (412).
+/// deactivated, and nobody can deactivate their own account (409). Send `If-Match` with the ETag to refuse stale edits (412).
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", request_body = UserPatch,
     params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "The ETag you last saw")),
     responses((status = 200, description = "Updated", body = User, headers(("ETag" = String))),
@@ -153,24 +135,7 @@ pub async fn reset_password(
     credentials: Credentials,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    state
-        .authorize(&credentials, Capability::ManageUsers)
-        .await?;
-    let new = Password::generate();
-    let shown = new.expose().to_owned();
-    let hash = password::hash(new, state.config.bcrypt_cost).await?;
-    state
-        .write_as(&credentials, move |conn, actor| {
-            actor.require(Capability::ManageUsers)?;
-            users::set_password(
-                conn,
-                Some(&actor.user_id),
-                &id,
-                &hash,
-                PasswordChange::Reset,
-            )
-        })
-        .await?;
+    let shown = accounts::reset_password(&state, &credentials, id.into_inner()).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(ResetPassword { password: shown }))

@@ -40,7 +40,8 @@ pub fn load(
     Ok(attachments::list(conn, actor, entity, id, &params)?.items)
 }
 
-fn size(bytes: i64) -> String {
+/// A file size for people: `512 B`, `40 KB`, `3.2 MB`.
+pub fn size(bytes: i64) -> String {
     match bytes {
         b if b < 1024 => format!("{b} B"),
         b if b < 1024 * 1024 => format!("{:.0} KB", b as f64 / 1024.0),

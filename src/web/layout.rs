@@ -20,6 +20,7 @@ pub enum Nav {
     Tasks,
     Notifications,
     Profile,
+    Admin,
     None,
 }
 
@@ -85,7 +86,7 @@ pub fn page(
                 a.skip href="#main" { "Skip to content" }
                 header.topbar {
                     (brand())
-                    (main_nav(nav))
+                    (main_nav(nav, viewer))
                     (search_box(""))
                     div.tools {
                         (bell(viewer.unread, nav == Nav::Notifications))
@@ -101,11 +102,14 @@ pub fn page(
     }
 }
 
-fn main_nav(nav: Nav) -> Markup {
+fn main_nav(nav: Nav, viewer: &Viewer) -> Markup {
     html! {
         nav.mainnav aria-label="Main" {
             @for (section, href, label) in SECTIONS {
                 a href=(href) aria-current=[(nav == section).then_some("page")] { (label) }
+            }
+            @if crate::web::admin::visible(viewer.actor.role) {
+                a href="/admin" aria-current=[(nav == Nav::Admin).then_some("page")] { "Admin" }
             }
         }
     }

@@ -1,5 +1,6 @@
 //! The web app: server-rendered Maud pages over the same domain functions as the API.
 
+pub mod admin;
 pub mod assets;
 pub mod attachments;
 pub mod bulk;
@@ -62,6 +63,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     bulk::routes(cfg);
     attachments::routes(cfg);
     records(cfg);
+    admin::routes(cfg);
 }
 
 /// The daily-work pages: lists, records, their forms, search and notifications.

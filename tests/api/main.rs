@@ -29,6 +29,7 @@ mod timeline;
 mod tokens;
 mod users;
 mod web;
+mod web_admin;
 mod web_forms;
 mod web_import;
 mod web_records;

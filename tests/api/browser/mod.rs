@@ -7,6 +7,7 @@
 //! browser's last screen is saved under `target/browser-failures/` and its path printed.
 
 mod import;
+mod admin;
 mod journey;
 
 use std::io::{BufRead, Read, Write};

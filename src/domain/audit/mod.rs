@@ -5,14 +5,16 @@
 //! hash plus its own content. Triggers already refuse UPDATE and DELETE; the chain also
 //! catches someone who edits the file with the triggers dropped (`rapport check`).
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::domain::clock::Timestamp;
-use crate::domain::list::{ListParams, ListSpec, Page};
 use crate::error::AppResult;
+
+mod list;
+pub use list::{AuditEntry, Facet, LIST, actions, entity_types, facet_query, list, list_query};
 
 /// One audit entry about to be written. `actor_id` is `None` for the command line.
 pub struct Entry<'a> {
@@ -204,108 +206,6 @@ pub fn verify_chain(conn: &Connection) -> rusqlite::Result<Vec<String>> {
         }
     }
     Ok(problems)
-}
-
-/// An entry as the audit API shows it.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct AuditEntry {
-    pub id: i64,
-    pub at: String,
-    pub actor_id: Option<String>,
-    pub action: String,
-    pub entity_type: String,
-    pub entity_id: Option<String>,
-    pub before: Option<Value>,
-    pub after: Option<Value>,
-}
-
-fn entry_from_row(r: &Row<'_>) -> rusqlite::Result<AuditEntry> {
-    let json = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
-    Ok(AuditEntry {
-        id: r.get(0)?,
-        at: r.get(1)?,
-        actor_id: r.get(2)?,
-        action: r.get(3)?,
-        entity_type: r.get(4)?,
-        entity_id: r.get(5)?,
-        before: json(r.get(6)?),
-        after: json(r.get(7)?),
-    })
-}
-
-pub const LIST: ListSpec = ListSpec {
-    filters: &[
-        (
-            "entity_type",
-            "customer, contact, lead, task, activity, user, api_token, stage",
-        ),
-        ("entity_id", "one record's history (with entity_type)"),
-        ("actor_id", "what one user did"),
-        ("action", "e.g. lead.stage, customer.delete"),
-        ("from", "entries at or after this date or RFC 3339 time"),
-        ("to", "entries before this date or RFC 3339 time"),
-    ],
-    sorts: &[("id", "id")],
-    default_sort: "id",
-    default_desc: true,
-};
-
-/// The audit log, newest first, filtered. The cursor is the entry id, which increases with
-/// time.
-pub fn list(conn: &Connection, params: &ListParams) -> AppResult<Page<AuditEntry>> {
-    let (sql, args) = list_query(params)?;
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt
-        .query_map(rusqlite::params_from_iter(args), entry_from_row)?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(params.page(rows, |e| (e.id.to_string(), e.id.to_string())))
-}
-
-/// The SQL and parameters of one page of the audit log.
-pub fn list_query(params: &ListParams) -> AppResult<(String, Vec<rusqlite::types::Value>)> {
-    // The cursor of this list is the entry id alone.
-    let after = match &params.after {
-        Some(c) => Some(c.id.parse::<i64>().map_err(|_| {
-            crate::error::AppError::invalid("cursor", "is not a cursor from this list")
-        })?),
-        None => None,
-    };
-    let mut unpaged = params.clone();
-    unpaged.after = None;
-    let mut q = crate::domain::records::Query::new(&unpaged);
-    q.eq("entity_type", "entity_type")
-        .eq("entity_id", "entity_id")
-        .eq("actor_id", "actor_id")
-        .eq("action", "action");
-    // Entries are appended in time order, so a time range is an id range: found through the
-    // `at` index, then walked by id like every other page.
-    for (filter, op) in [("from", ">="), ("to", "<")] {
-        if let Some(raw) = params.filter(filter) {
-            let bound = crate::domain::records::parse_bound(raw).ok_or_else(|| {
-                crate::error::AppError::invalid(
-                    filter,
-                    "must be a date (2026-01-31) or an RFC 3339 time",
-                )
-            })?;
-            q.clause(
-                &format!(
-                    "id {op} coalesce((SELECT id FROM audit_log WHERE at >= ? ORDER BY at, id LIMIT 1), 9223372036854775807)"
-                ),
-                bound,
-            );
-        }
-    }
-    if let Some(id) = after {
-        q.clause(if params.desc { "id < ?" } else { "id > ?" }, id);
-    }
-    let (filter, args) = q.finish()?;
-    let sql = format!(
-        "SELECT id, at, actor_id, action, entity_type, entity_id, before, after
-           FROM audit_log WHERE 1 = 1 {filter} ORDER BY id {dir} LIMIT {limit}",
-        dir = if params.desc { "DESC" } else { "ASC" },
-        limit = params.limit + 1
-    );
-    Ok((sql, args))
 }
 
 #[cfg(test)]
