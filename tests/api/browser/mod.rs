@@ -6,8 +6,8 @@
 //! This module is the harness; the journeys live in its submodules. When a test fails, the
 //! browser's last screen is saved under `target/browser-failures/` and its path printed.
 
-mod import;
 mod admin;
+mod import;
 mod journey;
 
 use std::io::{BufRead, Read, Write};
