@@ -178,10 +178,10 @@ pub struct ServeArgs {
     #[arg(long, env = "RAPPORT_TRUSTED_PROXY", value_delimiter = ',')]
     pub trusted_proxy: Vec<IpAddr>,
 
-    /// Dedicated threads answering database reads.
-    #[arg(long, env = "RAPPORT_DB_READERS", default_value_t = 4,
+    /// Dedicated threads answering database reads (default: one per CPU core, at least 2).
+    #[arg(long, env = "RAPPORT_DB_READERS",
           value_parser = clap::value_parser!(u16).range(1..=64))]
-    pub db_readers: u16,
+    pub db_readers: Option<u16>,
 
     /// HTTP worker threads (default: one per CPU core).
     #[arg(long, env = "RAPPORT_WORKERS")]
@@ -307,7 +307,13 @@ impl ServeArgs {
             trusted_proxies: self.trusted_proxy,
             bcrypt_cost,
             secret,
-            db_readers: self.db_readers as usize,
+            // More readers than cores only add page caches: a read is CPU work once its
+            // pages are in memory (four readers on two cores peaked 20 MB higher under load,
+            // for no more throughput).
+            db_readers: self.db_readers.map_or_else(
+                || std::thread::available_parallelism().map_or(2, |n| n.get().max(2)),
+                usize::from,
+            ),
             workers,
             max_body_bytes: self.max_body,
             max_import_bytes: self.max_import,

@@ -26,7 +26,7 @@ pub fn assert_sqlite_version() -> Result<(), String> {
 
 /// Page cache of the writer and of command-line connections. Writes touch the same upper
 /// B-tree pages of every index over and over, so these stay in process.
-const WRITER_CACHE_KIB: i64 = 8_192;
+const WRITER_CACHE_KIB: i64 = 4_096;
 
 /// Page cache of each reader connection (there are `--db-readers` + 2 of them). Small:
 /// every reader would otherwise keep its own copy of the same hot pages (six readers with

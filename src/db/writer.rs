@@ -275,3 +275,89 @@ fn run_in_savepoint(conn: &Connection, job: &mut dyn Runnable) {
         tracing::error!(%err, "cannot close a job's savepoint");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::Actor;
+    use crate::auth::actor::Via;
+    use crate::auth::permissions::Role;
+    use crate::domain::customers::{self, CustomerInput};
+
+    fn customer_job(name: &'static str, fail: bool) -> Box<dyn Runnable> {
+        let (reply, _) = oneshot::channel();
+        Job::new(
+            move |conn: &Connection| {
+                let actor = Actor {
+                    user_id: "u1".into(),
+                    role: Role::Admin,
+                    name: "Admin".into(),
+                    email: "admin@example.com".into(),
+                    via: Via::CommandLine,
+                };
+                let input = CustomerInput {
+                    name: Some(Some(name.into())),
+                    ..CustomerInput::default()
+                };
+                customers::create(conn, &actor, &input)?;
+                if fail {
+                    return Err(AppError::Conflict("undo this job".into()));
+                }
+                Ok(())
+            },
+            reply,
+        )
+        .work
+    }
+
+    fn found(conn: &Connection, q: &str) -> Vec<String> {
+        conn.prepare(
+            "SELECT c.name FROM search_words JOIN search_docs d ON d.doc = search_words.rowid
+               JOIN customers c ON c.id = d.id WHERE search_words MATCH ?1",
+        )
+        .unwrap()
+        .query_map([q], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+    }
+
+    /// A batch indexes its new records once, at its end: a failed job's record is not
+    /// there, the others are, and nothing is left waiting after the commit.
+    #[test]
+    fn a_batch_indexes_what_its_jobs_kept_when_it_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::db::upgrade::open_and_migrate(&dir.path().join("w.db")).unwrap();
+        conn.execute(
+            "INSERT INTO users (id, email, name, role, password_hash, password_changed_at,
+                                created_at, updated_at)
+             VALUES ('u1', 'admin@example.com', 'Admin', 'admin', 'x', '2026-01-01',
+                     '2026-01-01', '2026-01-01')",
+            [],
+        )
+        .unwrap();
+        let mut batch = vec![
+            customer_job("Kept Alpha", false),
+            customer_job("Undone Beta", true),
+            customer_job("Kept Gamma", false),
+        ];
+        run_batch(&conn, &mut batch);
+
+        assert_eq!(found(&conn, "kept"), ["Kept Alpha", "Kept Gamma"]);
+        assert!(found(&conn, "undone").is_empty());
+        let waiting: i64 = conn
+            .query_row(
+                "SELECT (SELECT count(*) FROM search_deferring)
+                      + (SELECT count(*) FROM search_deferred)",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(waiting, 0);
+        assert!(
+            crate::domain::search::check_index(&conn)
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
