@@ -124,7 +124,9 @@ fn main() {
 
 /// `GET /reports/dashboard` (issue 7): target ≤ 10 ms of database work at 500k leads.
 fn dashboard_section(conn: &Connection) {
-    let today = reports::today();
+    // The zone the database's report tables are built for, as `serve` would have it.
+    let zone = rapport::db::local_day::database_zone(conn).expect("zone");
+    let today = zone.today();
     let usd = Currency::parse("value", "USD").expect("USD");
     let rep: Option<String> = conn
         .query_row(
@@ -145,7 +147,7 @@ fn dashboard_section(conn: &Connection) {
         ("dashboard, one rep, 30 days", period(30, rep)),
     ] {
         report(name, 500, |_| {
-            reports::dashboard(conn, &period, &usd, today).expect("dashboard");
+            reports::dashboard(conn, &period, &usd, &zone, today).expect("dashboard");
         });
     }
 }

@@ -90,6 +90,7 @@ pub async fn start(mut config: ServeConfig) -> Result<Running, StartError> {
             readers: config.db_readers,
         },
         &db_lock,
+        &config.timezone,
     )?;
     let configured_secret = config.secret.take();
     let (secret, user_count) = db

@@ -15,6 +15,7 @@ use crate::config::{Secret, ServeConfig};
 use crate::db::backups::Schedule;
 use crate::db::{connection, maintenance, migrations, open_and_migrate, restore as db_restore};
 use crate::domain::audit::{self, Entry};
+use crate::domain::clock::Zone;
 use crate::domain::currency::Currency;
 use crate::domain::exports::{self, Entity, Export};
 use crate::domain::imports;
@@ -207,6 +208,12 @@ pub struct ServeArgs {
     #[arg(long, env = "RAPPORT_BASE_CURRENCY", default_value = "USD")]
     pub base_currency: Currency,
 
+    /// IANA time zone (e.g. Europe/Berlin, America/New_York) deciding what "today" and
+    /// "this month" mean on the dashboard and in My tasks. Times are stored in UTC either
+    /// way; changing it rebuilds the report tables once at the next start.
+    #[arg(long, env = "RAPPORT_TIMEZONE", default_value = "UTC")]
+    pub timezone: Zone,
+
     /// Take scheduled snapshots into this folder (complete database files named
     /// `rapport-<UTC time>.db`; the newest is always safe to copy).
     #[arg(long, env = "RAPPORT_BACKUP_DIR")]
@@ -319,6 +326,7 @@ impl ServeArgs {
             max_import_bytes: self.max_import,
             max_attachment_bytes: self.max_attachment,
             base_currency: self.base_currency,
+            timezone: self.timezone,
             login_limits: Default::default(),
             notification_retention: self.notification_retention,
             timers: Default::default(),
@@ -872,6 +880,15 @@ mod tests {
             Command::Serve(serve) => serve.into_config(cli.db, cli.bcrypt_cost),
             _ => Err("not serve".into()),
         }
+    }
+
+    #[test]
+    fn the_timezone_is_an_iana_name_checked_at_start() {
+        assert_eq!(serve(&[]).unwrap().timezone, Zone::utc());
+        let berlin = serve(&["--timezone", "europe/berlin"]).unwrap().timezone;
+        assert_eq!(berlin.name(), "Europe/Berlin");
+        let err = serve(&["--timezone", "Mars/Olympus_Mons"]).unwrap_err();
+        assert!(err.contains("--timezone") && err.contains("IANA"), "{err}");
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::auth::rate_limit::LoginLimits;
+use crate::domain::clock::Zone;
 use crate::domain::currency::Currency;
 
 /// The signing key from `RAPPORT_SECRET`. `Debug` never prints it.
@@ -63,6 +64,9 @@ pub struct ServeConfig {
     pub max_attachment_bytes: usize,
     /// The currency of new leads that name none.
     pub base_currency: Currency,
+    /// What "today" and "this month" mean: the days of the dashboard, its report tables and
+    /// "My tasks" (`--timezone`). Times are stored in UTC whatever it is.
+    pub timezone: Zone,
     /// Sign-in throttling; not a flag (the defaults are the policy), tests tighten or
     /// loosen it.
     pub login_limits: LoginLimits,
@@ -117,6 +121,7 @@ impl ServeConfig {
             max_import_bytes: 16 * 1024 * 1024,
             max_attachment_bytes: DEFAULT_MAX_ATTACHMENT,
             base_currency: Currency::usd(),
+            timezone: Zone::utc(),
             login_limits: LoginLimits::default(),
             notification_retention: Duration::from_secs(90 * 24 * 3600),
             timers: Timers {

@@ -1144,7 +1144,7 @@ mod tests {
     use super::*;
 
     fn fresh() -> Connection {
-        let mut conn = Connection::open_in_memory().unwrap();
+        let mut conn = crate::db::connection::open_in_memory().unwrap();
         crate::db::migrations::migrate(&mut conn, "mem").unwrap();
         conn
     }

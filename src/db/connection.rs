@@ -1,9 +1,12 @@
-//! Opening connections: every connection Rapport makes gets the same pragmas.
+//! Opening connections: every connection Rapport makes gets the same pragmas and SQL
+//! functions.
 
 use std::path::Path;
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
+
+use super::local_day;
 
 /// SQLite 3.51.3 fixes a WAL corruption bug with concurrent writers and checkpointers.
 pub const MIN_SQLITE_VERSION: i32 = 3_051_003;
@@ -52,7 +55,20 @@ pub fn apply_pragmas(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "mmap_size", 0)?;
     conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
     conn.set_prepared_statement_cache_capacity(128);
-    Ok(())
+    register_functions(conn)
+}
+
+/// Rapport's SQL functions: `local_day`, which the report triggers call, in the zone the
+/// database's report tables are built for (see `db::local_day`).
+pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
+    local_day::register(conn, local_day::database_zone(conn)?)
+}
+
+/// An in-memory database with Rapport's SQL functions (its days are UTC), for tests.
+pub fn open_in_memory() -> rusqlite::Result<Connection> {
+    let conn = Connection::open_in_memory()?;
+    register_functions(&conn)?;
+    Ok(conn)
 }
 
 /// Opens (creating if needed) a read-write connection with Rapport's pragmas.

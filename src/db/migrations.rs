@@ -42,6 +42,14 @@ const MIGRATIONS: &[(&str, &str)] = &[
             include_str!("migrations/0008_reports_backfill.sql")
         ),
     ),
+    (
+        "0009_reports_local_days",
+        // Needs the SQL function `local_day` (db::local_day), as every later backfill does.
+        concat!(
+            include_str!("migrations/0009_reports_local_days.sql"),
+            include_str!("migrations/0009_reports_backfill.sql")
+        ),
+    ),
 ];
 
 /// The schema version this binary writes.
@@ -146,7 +154,7 @@ mod tests {
 
     #[test]
     fn fresh_database_gets_baseline_and_latest_version() {
-        let mut conn = Connection::open_in_memory().unwrap();
+        let mut conn = crate::db::connection::open_in_memory().unwrap();
         let report = migrate(&mut conn, "mem").unwrap();
         assert!(report.created);
         assert_eq!(report.to, latest_version());
@@ -159,7 +167,7 @@ mod tests {
 
     #[test]
     fn migrating_twice_is_a_no_op() {
-        let mut conn = Connection::open_in_memory().unwrap();
+        let mut conn = crate::db::connection::open_in_memory().unwrap();
         migrate(&mut conn, "mem").unwrap();
         let again = migrate(&mut conn, "mem").unwrap();
         assert!(!again.created);
@@ -168,7 +176,7 @@ mod tests {
 
     #[test]
     fn refuses_foreign_database() {
-        let mut conn = Connection::open_in_memory().unwrap();
+        let mut conn = crate::db::connection::open_in_memory().unwrap();
         conn.execute_batch("CREATE TABLE t(x)").unwrap();
         let err = migrate(&mut conn, "mem").unwrap_err();
         assert!(matches!(err, MigrationError::NotRapport(_, 0)));
@@ -181,7 +189,7 @@ mod tests {
 
     #[test]
     fn refuses_database_from_the_future() {
-        let mut conn = Connection::open_in_memory().unwrap();
+        let mut conn = crate::db::connection::open_in_memory().unwrap();
         migrate(&mut conn, "mem").unwrap();
         conn.pragma_update(None, "user_version", latest_version() + 1)
             .unwrap();
@@ -191,7 +199,7 @@ mod tests {
 
     #[test]
     fn failed_migration_leaves_database_as_it_was() {
-        let mut conn = Connection::open_in_memory().unwrap();
+        let mut conn = crate::db::connection::open_in_memory().unwrap();
         migrate(&mut conn, "mem").unwrap();
         let before = current_version(&conn).unwrap();
         let mut chain = MIGRATIONS.to_vec();

@@ -6,6 +6,7 @@
 
 pub mod backups;
 pub mod connection;
+pub mod local_day;
 pub mod lock;
 pub mod maintenance;
 pub mod migrations;
@@ -22,6 +23,7 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::Connection;
 use tokio::sync::{oneshot, watch};
 
+use crate::domain::clock::Zone;
 use crate::error::{AppError, AppResult};
 use crate::metrics::DbMetrics;
 
@@ -74,6 +76,11 @@ pub enum OpenError {
     #[error(transparent)]
     Locked(#[from] lock::LockError),
     #[error(
+        "--timezone {zone} differs from the zone the report tables are built for, and they \
+         could not be rebuilt for it: {cause}"
+    )]
+    Timezone { zone: String, cause: String },
+    #[error(
         "cannot write the snapshot taken before upgrading, so the database was not upgraded: {0}"
     )]
     PreMigrationSnapshot(maintenance::BackupError),
@@ -95,9 +102,17 @@ impl Db {
         Ok(db)
     }
 
-    /// [`Db::open`] for `serve`, which holds the database's lock already (in `AppState`).
-    pub fn open_held(options: &DbOptions, held: &lock::DbLock) -> Result<Db, OpenError> {
-        Self::start(options, open_and_migrate_held(&options.path, held)?)
+    /// [`Db::open`] for `serve`, which holds the database's lock already (in `AppState`),
+    /// with its `--timezone`, which the report tables are moved to before any reader
+    /// connection exists (see [`adopt_timezone`]).
+    pub fn open_held(
+        options: &DbOptions,
+        held: &lock::DbLock,
+        timezone: &Zone,
+    ) -> Result<Db, OpenError> {
+        let mut conn = open_and_migrate_held(&options.path, held)?;
+        adopt_timezone(&mut conn, held, timezone)?;
+        Self::start(options, conn)
     }
 
     fn start(options: &DbOptions, writer_conn: Connection) -> Result<Db, OpenError> {
@@ -308,6 +323,37 @@ impl Db {
              which is safe, and is checkpointed later",
         ))
     }
+}
+
+/// When the report tables were built for another zone than `zone`, rebuilds them for it
+/// (`local_day::adopt`), once, and logs it. The lock is exclusive meanwhile, so no other
+/// process goes on writing figures under the old zone's days: with another server running
+/// on the file, `serve` refuses to start instead.
+fn adopt_timezone(
+    conn: &mut Connection,
+    held: &lock::DbLock,
+    zone: &Zone,
+) -> Result<(), OpenError> {
+    let failed = |cause: String| OpenError::Timezone {
+        zone: zone.name().to_owned(),
+        cause,
+    };
+    let built = local_day::database_zone(conn).map_err(|e| failed(e.to_string()))?;
+    if built == *zone {
+        return Ok(());
+    }
+    held.make_exclusive().map_err(|e| failed(e.to_string()))?;
+    let started = Instant::now();
+    let adopted = local_day::adopt(conn, zone);
+    held.make_shared()?;
+    adopted.map_err(|e| failed(e.to_string()))?;
+    tracing::info!(
+        from = built.name(),
+        to = zone.name(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "rebuilt the report tables for the new --timezone"
+    );
+    Ok(())
 }
 
 /// A second of retries: the background checkpointer holds the WAL for milliseconds.

@@ -1,4 +1,9 @@
 //! Time as Rapport stores it: RFC 3339 UTC with millisecond precision, which sorts as text.
+//! Days are the instance's ([`Zone`]).
+
+pub mod zone;
+
+pub use zone::{Day, Zone};
 
 use time::format_description::FormatItem;
 use time::macros::format_description;

@@ -528,7 +528,7 @@ mod tests {
 
     #[test]
     fn writes_header_rows_and_neutralised_cells() {
-        let mut conn = Connection::open_in_memory().unwrap();
+        let mut conn = crate::db::connection::open_in_memory().unwrap();
         crate::db::migrations::migrate(&mut conn, "mem").unwrap();
         conn.execute_batch(
             "INSERT INTO customers (id, name, phone, created_at, updated_at)

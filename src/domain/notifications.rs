@@ -373,7 +373,7 @@ mod tests {
     use crate::auth::permissions::Role;
 
     fn db() -> Connection {
-        let mut conn = Connection::open_in_memory().unwrap();
+        let mut conn = crate::db::connection::open_in_memory().unwrap();
         crate::db::migrations::migrate(&mut conn, "mem").unwrap();
         for id in ["ann", "bob"] {
             conn.execute(

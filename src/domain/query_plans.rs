@@ -112,7 +112,7 @@ mod tests {
     use crate::domain::{activities, audit, contacts, customers, leads, tasks};
 
     fn db() -> Connection {
-        let mut conn = Connection::open_in_memory().unwrap();
+        let mut conn = crate::db::connection::open_in_memory().unwrap();
         crate::db::migrations::migrate(&mut conn, "mem").unwrap();
         conn
     }

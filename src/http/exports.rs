@@ -22,8 +22,8 @@ use crate::auth::Credentials;
 use crate::auth::permissions::{self, Capability, Field};
 use crate::db::Db;
 use crate::domain::audit::{self, Entry};
-use crate::domain::clock::Timestamp;
 use crate::domain::exports::{self, Entity, Export};
+use crate::domain::reports::day_string;
 use crate::error::{AppError, AppResult};
 use crate::http::problem::Problem;
 use crate::state::AppState;
@@ -73,7 +73,8 @@ pub async fn export(
             ))
         })
         .await?;
-    let filename = export.filename(&Timestamp::now().to_stored()[..10]);
+    // Named by today in the instance's timezone, as the user's calendar has it.
+    let filename = export.filename(&day_string(state.config.timezone.today()));
     let (tx, rx) = mpsc::channel::<Chunk>(CHUNKS_IN_FLIGHT);
     let db = state.db.clone();
     let span = tracing::Span::current();

@@ -14,9 +14,11 @@ use crate::state::AppState;
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 pub struct DashboardQuery {
-    /// First day of the period, `YYYY-MM-DD`, inclusive (UTC). Default: 29 days before `to`.
+    /// First day of the period, `YYYY-MM-DD`, inclusive (a day in the instance's timezone,
+    /// the answer's `timezone`). Default: 29 days before `to`.
     from: Option<String>,
-    /// Last day of the period, inclusive. Default: today. The period spans at most 1098 days.
+    /// Last day of the period, inclusive. Default: today in the instance's timezone. The
+    /// period spans at most 1098 days.
     to: Option<String>,
     /// One rep's figures (admins and managers; others may only give their own id, or 403).
     owner_id: Option<String>,
@@ -24,8 +26,10 @@ pub struct DashboardQuery {
 
 /// The figures the dashboard draws.
 ///
-/// Days are UTC (Rapport has no timezone setting yet). A lead's owner is its assignee, or
-/// its creator when nobody is assigned. Only live records count (not the trash).
+/// Days and months are the instance's local ones (`--timezone`, named in `timezone`): a
+/// lead created at 02:00 UTC on 1 March counts on 28 February in America/New_York. A
+/// lead's owner is its assignee, or its creator when nobody is assigned. Only live records
+/// count (not the trash).
 ///
 /// - `kpis.open_pipeline`: value of leads in open stages now, not date-filtered.
 /// - `kpis.weighted_forecast`: Σ value × stage probability ÷ 100 over open stages.
@@ -52,11 +56,12 @@ pub async fn dashboard(
     query: web::Query<Vec<(String, String)>>,
 ) -> AppResult<HttpResponse> {
     let base = state.config.base_currency.clone();
+    let zone = state.config.timezone.clone();
     let figures = state
         .read_as(&credentials, move |conn, actor| {
-            let today = reports::today();
+            let today = zone.today();
             let period = Period::parse(&query, actor, today)?;
-            reports::dashboard(conn, &period, &base, today)
+            reports::dashboard(conn, &period, &base, &zone, today)
         })
         .await?;
     Ok(HttpResponse::Ok().json(figures))

@@ -24,7 +24,7 @@ pub fn render(d: &Dashboard, ctx: &PageContext) -> Markup {
             h1 { "Dashboard" }
             (filters(d, ctx))
             p.muted.small {
-                (d.from) " to " (d.to) " (" (d.timezone) " days)"
+                (d.from) " to " (d.to) ", days in " span data-timezone { (d.timezone) }
                 @if d.kpis.open_pipeline.is_some() { ". Amounts per currency, " (d.base_currency) " first." }
             }
             (tiles(d))

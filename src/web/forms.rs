@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 
 use crate::auth::credentials::CsrfCheck;
 use crate::auth::{Credentials, csrf};
+use crate::domain::clock::Zone;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::error::WebError;
@@ -133,17 +134,19 @@ pub fn see_other(location: &str, flash: crate::web::flash::Flash) -> actix_web::
         .finish()
 }
 
-/// A date from `<input type="date">` as a due time: noon UTC, which is the same calendar day
-/// everywhere from UTC-11 to UTC+11, so a task due "on the 5th" shows on the 5th.
-pub fn due_at(raw: &str) -> Option<Option<String>> {
+/// A date from `<input type="date">` as a due time: noon of that day in the instance's
+/// timezone, so a task due "on the 5th" is due on the 5th there (also at UTC+13, where noon
+/// UTC is already the next day). Anything else goes to the domain's check as typed.
+pub fn due_at(raw: &str, zone: &Zone) -> Option<Option<String>> {
     let t = raw.trim();
     if t.is_empty() {
         return Some(None);
     }
-    if t.len() == 10 {
-        return Some(Some(format!("{t}T12:00:00Z")));
-    }
-    Some(Some(t.to_owned()))
+    let noon = time::Date::parse(t, time::macros::format_description!("[year]-[month]-[day]"))
+        .ok()
+        .and_then(|day| zone.start_of(day))
+        .map(|start| start.plus(std::time::Duration::from_secs(12 * 3600)));
+    Some(Some(noon.map_or_else(|| t.to_owned(), |at| at.to_stored())))
 }
 
 /// An amount typed in major units (`1200`, `1,200.50`) as minor units; `Err` carries the
@@ -233,9 +236,17 @@ mod tests {
         assert_eq!(field("  x "), Some(Some("x".into())));
         assert_eq!(field("  "), Some(None));
         assert_eq!(
-            due_at("2026-12-05"),
-            Some(Some("2026-12-05T12:00:00Z".into()))
+            due_at("2026-12-05", &Zone::utc()),
+            Some(Some("2026-12-05T12:00:00.000Z".into()))
         );
+        let auckland = Zone::parse("Pacific/Auckland").unwrap();
+        assert_eq!(
+            due_at("2026-12-05", &auckland),
+            Some(Some("2026-12-04T23:00:00.000Z".into())),
+            "noon in Auckland (+13) is 23:00 UTC the day before"
+        );
+        assert_eq!(due_at(" ", &auckland), Some(None));
+        assert_eq!(due_at("soon", &auckland), Some(Some("soon".into())));
         assert_eq!(tags("a, b,,"), Some(vec!["a".into(), "b".into()]));
     }
 }

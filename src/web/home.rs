@@ -27,21 +27,25 @@ pub async fn home(
     query: web::Query<Vec<(String, String)>>,
 ) -> Result<HttpResponse, WebError> {
     let base = state.config.base_currency.clone();
+    let zone = state.config.timezone.clone();
     let view = state
         .read_as(&viewer.credentials, move |conn, actor| {
             if reports::crm_is_empty(conn)? {
                 return Ok(View::Empty);
             }
-            let today = reports::today();
+            let today = zone.today();
             // A refused period or rep shows the default figures with the form's errors, as
             // any form does; a forbidden rep stays a 403.
             let (figures, errors) = match Period::parse(&query, actor, today)
-                .and_then(|p| reports::dashboard(conn, &p, &base, today))
+                .and_then(|p| reports::dashboard(conn, &p, &base, &zone, today))
             {
                 Ok(figures) => (figures, Vec::new()),
                 Err(AppError::Validation(errors)) => {
                     let period = Period::parse(&[], actor, today)?;
-                    (reports::dashboard(conn, &period, &base, today)?, errors)
+                    (
+                        reports::dashboard(conn, &period, &base, &zone, today)?,
+                        errors,
+                    )
                 }
                 Err(e) => return Err(e),
             };

@@ -216,6 +216,7 @@ async fn a_large_export_streams_complete() {
     let conn = rusqlite::Connection::open(&app.db_path).unwrap();
     conn.busy_timeout(std::time::Duration::from_secs(10))
         .unwrap();
+    rapport::db::connection::register_functions(&conn).unwrap();
     conn.execute_batch(
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000)
          INSERT INTO leads (id, title, stage, value_cents, currency, stage_changed_at,

@@ -34,6 +34,8 @@ pub struct Options {
     pub backups: Option<(Duration, usize)>,
     /// `--metrics-token`.
     pub metrics_token: Option<String>,
+    /// `--timezone`; `None` keeps the default, UTC.
+    pub timezone: Option<&'static str>,
 }
 
 impl Default for Options {
@@ -50,6 +52,7 @@ impl Default for Options {
             max_attachment: rapport::config::DEFAULT_MAX_ATTACHMENT,
             backups: None,
             metrics_token: None,
+            timezone: None,
         }
     }
 }
@@ -77,6 +80,9 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     config.metrics_token = options
         .metrics_token
         .map(|t| Secret::parse_named("metrics token", &t, 16).unwrap());
+    if let Some(zone) = options.timezone {
+        config.timezone = rapport::domain::clock::Zone::parse(zone).unwrap();
+    }
     if options.trusted_proxy {
         config.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
     }

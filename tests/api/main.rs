@@ -26,6 +26,7 @@ mod search;
 mod stages;
 mod tasks;
 mod timeline;
+mod timezone;
 mod tokens;
 mod users;
 mod web;

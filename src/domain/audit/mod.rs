@@ -213,7 +213,7 @@ mod tests {
     use super::*;
 
     fn db() -> Connection {
-        let mut conn = Connection::open_in_memory().unwrap();
+        let mut conn = crate::db::connection::open_in_memory().unwrap();
         crate::db::migrations::migrate(&mut conn, "mem").unwrap();
         conn
     }

@@ -4,7 +4,7 @@ use super::*;
 use crate::domain::list::Cursor;
 
 fn db() -> Connection {
-    let mut conn = Connection::open_in_memory().unwrap();
+    let mut conn = crate::db::connection::open_in_memory().unwrap();
     crate::db::migrations::migrate(&mut conn, "mem").unwrap();
     conn
 }

@@ -293,7 +293,7 @@ mod tests {
     use super::*;
 
     fn db() -> Connection {
-        let mut conn = Connection::open_in_memory().unwrap();
+        let mut conn = crate::db::connection::open_in_memory().unwrap();
         crate::db::migrations::migrate(&mut conn, "mem").unwrap();
         conn.execute_batch(
             "INSERT INTO stages VALUES ('won_late', 'Won late', 7, 100, 'won'),

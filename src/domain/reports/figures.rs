@@ -6,10 +6,11 @@ use rusqlite::{Connection, OptionalExtension, params};
 use time::{Date, Duration};
 
 use super::{
-    Amount, Dashboard, Kpis, MonthFigure, Period, RepFigure, SourceCount, StageFigure, TIMEZONE,
-    day_string, median, sort_amounts, spans, win_rate,
+    Amount, Dashboard, Kpis, MonthFigure, Period, RepFigure, SourceCount, StageFigure, day_string,
+    median, sort_amounts, spans, win_rate,
 };
-use crate::error::AppResult;
+use crate::domain::clock::Zone;
+use crate::error::{AppError, AppResult};
 
 /// Per-owner sums over the period, merged from the report tables.
 #[derive(Default)]
@@ -27,6 +28,7 @@ pub(super) fn compute(
     conn: &Connection,
     period: &Period,
     base: &str,
+    zone: &Zone,
     today: Date,
 ) -> AppResult<Dashboard> {
     let from = day_string(period.from);
@@ -37,8 +39,14 @@ pub(super) fn compute(
     let by_source = created(conn, &period_spans, owner, &mut owners)?;
     closed(conn, &period_spans, owner, &mut owners)?;
     activities(conn, &period_spans, owner, &mut owners)?;
-    let after_to = day_string(period.to + Duration::days(1));
-    response_hours(conn, &from, &after_to, owner, &mut owners)?;
+    // Response times read the leads themselves: the period's local days as UTC instants.
+    let start = |day: Date| {
+        zone.start_of(day)
+            .map(|t| t.to_stored())
+            .ok_or_else(|| AppError::internal(format!("no start of {day} in {zone}")))
+    };
+    let (first, after) = (start(period.from)?, start(period.to + Duration::days(1))?);
+    response_hours(conn, &first, &after, owner, &mut owners)?;
     let stages = pipeline(conn, owner, base)?;
     let (tasks_overdue, tasks_due_today) = tasks_due(conn, &day_string(today), owner)?;
     let kpis = kpis(&owners, &stages, base, tasks_overdue, tasks_due_today);
@@ -46,7 +54,7 @@ pub(super) fn compute(
     let mut dashboard = Dashboard {
         from,
         to: to.clone(),
-        timezone: TIMEZONE,
+        timezone: zone.name().to_owned(),
         owner_id: period.owner_id.clone(),
         base_currency: base.to_owned(),
         kpis,

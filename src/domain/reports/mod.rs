@@ -1,5 +1,7 @@
 //! The dashboard's figures, read from report tables that triggers keep current on every
-//! write (migration 0008). The API and the `/` page both call [`dashboard`].
+//! write (migrations 0008 and 0009). The API and the `/` page both call [`dashboard`].
+//! Days and months are the instance's local ones (`--timezone`): the tables key figures by
+//! `local_day` (see `db::local_day`), and the period's days are local days.
 
 mod figures;
 mod period;
@@ -11,18 +13,11 @@ mod tests;
 use rusqlite::Connection;
 use serde::Serialize;
 
+use crate::domain::clock::Zone;
 use crate::domain::currency::Currency;
 use crate::error::{AppError, AppResult};
 
 pub use period::{DEFAULT_DAYS, MAX_DAYS, Period, day_string, spans};
-
-/// The figures are computed over UTC days: Rapport has no timezone setting yet.
-pub const TIMEZONE: &str = "UTC";
-
-/// Today in the instance's timezone ([`TIMEZONE`]).
-pub fn today() -> time::Date {
-    time::OffsetDateTime::now_utc().date()
-}
 
 /// An amount in one currency. Currencies are never summed into each other.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -40,8 +35,9 @@ pub struct Dashboard {
     pub from: String,
     /// Last day of the period (inclusive).
     pub to: String,
-    /// The days' timezone; always `UTC` for now.
-    pub timezone: &'static str,
+    /// The IANA time zone whose days and months these are (`--timezone`), e.g. `UTC` or
+    /// `America/New_York`.
+    pub timezone: String,
     /// Whose figures these are; absent for the whole team.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<String>,
@@ -139,17 +135,19 @@ pub struct RepFigure {
     pub responded_leads: i64,
 }
 
-/// The dashboard for `period`, as of `today` (the tasks' overdue and due-today split).
+/// The dashboard for `period`, as of `today` (the tasks' overdue and due-today split), both
+/// in `zone`: the zone the connection's report tables are built for.
 pub fn dashboard(
     conn: &Connection,
     period: &Period,
     base: &Currency,
+    zone: &Zone,
     today: time::Date,
 ) -> AppResult<Dashboard> {
     if let Some(owner) = &period.owner_id {
         require_user(conn, owner)?;
     }
-    figures::compute(conn, period, base.as_str(), today)
+    figures::compute(conn, period, base.as_str(), zone, today)
 }
 
 fn require_user(conn: &Connection, id: &str) -> AppResult<()> {
@@ -166,11 +164,12 @@ fn require_user(conn: &Connection, id: &str) -> AppResult<()> {
     }
 }
 
-/// Recomputes every report table from the records: after a bulk load that ran without the
-/// triggers, or to repair a database (`rapport check`).
+/// Recomputes every report table from the records, by the local days of the connection's
+/// `local_day`: after a bulk load that ran without the triggers, when the instance's
+/// timezone changed (`db::local_day::adopt`), or to repair a database.
 pub fn rebuild(conn: &Connection) -> AppResult<()> {
     conn.execute_batch(include_str!(
-        "../../db/migrations/0008_reports_backfill.sql"
+        "../../db/migrations/0009_reports_backfill.sql"
     ))?;
     Ok(())
 }

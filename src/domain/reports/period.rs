@@ -1,4 +1,5 @@
-//! The dashboard's query: a period of whole UTC days and, for managers, one rep.
+//! The dashboard's query: a period of whole local days (`--timezone`) and, for managers,
+//! one rep.
 
 use time::{Date, Duration, Month};
 

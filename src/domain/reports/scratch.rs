@@ -1,24 +1,33 @@
 //! The dashboard computed straight from the records, with no report table: the reference
-//! the rollups are tested against. Slow and plain on purpose; used only by tests.
+//! the rollups are tested against. Slow and plain on purpose; used only by tests. A record's
+//! day is `local_day` of its time, the connection's zone (checked against jiff in
+//! `clock::zone`); a month is the first seven characters of that day.
 
 use rusqlite::{Connection, params};
 use time::Date;
 
 use super::{
-    Amount, Dashboard, Kpis, MonthFigure, Period, RepFigure, SourceCount, StageFigure, TIMEZONE,
-    day_string, median, sort_amounts, win_rate,
+    Amount, Dashboard, Kpis, MonthFigure, Period, RepFigure, SourceCount, StageFigure, day_string,
+    median, sort_amounts, win_rate,
 };
+use crate::domain::clock::Zone;
 
 const OWNER: &str = "ifnull(l.assigned_to, ifnull(l.created_by, ''))";
 
-pub fn dashboard(conn: &Connection, period: &Period, base: &str, today: Date) -> Dashboard {
+pub fn dashboard(
+    conn: &Connection,
+    period: &Period,
+    base: &str,
+    zone: &Zone,
+    today: Date,
+) -> Dashboard {
     let from = day_string(period.from);
     let to = day_string(period.to);
     let owner = period.owner_id.as_deref();
     let mut d = Dashboard {
         from: from.clone(),
         to: to.clone(),
-        timezone: TIMEZONE,
+        timezone: zone.name().to_owned(),
         owner_id: period.owner_id.clone(),
         base_currency: base.to_owned(),
         kpis: kpis(conn, &from, &to, owner, base, &day_string(today)),
@@ -75,7 +84,7 @@ fn kpis(
         format!(
             "FROM leads l JOIN stages s ON s.key = l.stage
              WHERE l.deleted_at IS NULL AND s.kind = '{kind}' AND l.closed_at IS NOT NULL
-               AND substr(l.closed_at, 1, 10) BETWEEN ?1 AND ?2 AND (?3 IS NULL OR {OWNER} = ?3)"
+               AND local_day(l.closed_at) BETWEEN ?1 AND ?2 AND (?3 IS NULL OR {OWNER} = ?3)"
         )
     };
     let won_count = count(
@@ -93,14 +102,19 @@ fn kpis(
             conn,
             &format!(
                 "SELECT count(*) FROM tasks l WHERE l.deleted_at IS NULL AND l.status <> 'completed'
-                   AND l.due_at IS NOT NULL AND substr(l.due_at, 1, 10) {op} ?1
+                   AND l.due_at IS NOT NULL AND local_day(l.due_at) {op} ?1
                    AND (?2 IS NULL OR {OWNER} = ?2)"
             ),
             &[&today, &owner],
         )
     };
     Kpis {
-        open_pipeline: Some(amounts(conn, &format!("SELECT l.currency, sum(l.value_cents) {open}"), &[&owner], base)),
+        open_pipeline: Some(amounts(
+            conn,
+            &format!("SELECT l.currency, sum(l.value_cents) {open}"),
+            &[&owner],
+            base,
+        )),
         weighted_forecast: Some(amounts(
             conn,
             &format!("SELECT l.currency, sum(l.value_cents * s.probability) / 100 {open}"),
@@ -109,13 +123,19 @@ fn kpis(
         )),
         won: Some(amounts(
             conn,
-            &format!("SELECT l.currency, sum(l.value_cents) {} GROUP BY l.currency", closed("won")),
+            &format!(
+                "SELECT l.currency, sum(l.value_cents) {} GROUP BY l.currency",
+                closed("won")
+            ),
             &[&from, &to, &owner],
             base,
         )),
         average_won: Some(amounts(
             conn,
-            &format!("SELECT l.currency, sum(l.value_cents) / count(*) {} GROUP BY l.currency", closed("won")),
+            &format!(
+                "SELECT l.currency, sum(l.value_cents) / count(*) {} GROUP BY l.currency",
+                closed("won")
+            ),
             &[&from, &to, &owner],
             base,
         )),
@@ -126,7 +146,7 @@ fn kpis(
             conn,
             &format!(
                 "SELECT count(*) FROM leads l WHERE l.deleted_at IS NULL
-                   AND substr(l.created_at, 1, 10) BETWEEN ?1 AND ?2 AND (?3 IS NULL OR {OWNER} = ?3)"
+                   AND local_day(l.created_at) BETWEEN ?1 AND ?2 AND (?3 IS NULL OR {OWNER} = ?3)"
             ),
             &[&from, &to, &owner],
         ),
@@ -139,7 +159,7 @@ fn by_source(conn: &Connection, from: &str, to: &str, owner: Option<&str>) -> Ve
     let mut out: Vec<SourceCount> = conn
         .prepare(&format!(
             "SELECT nullif(ifnull(l.source, ''), ''), count(*) FROM leads l WHERE l.deleted_at IS NULL
-               AND substr(l.created_at, 1, 10) BETWEEN ?1 AND ?2 AND (?3 IS NULL OR {OWNER} = ?3)
+               AND local_day(l.created_at) BETWEEN ?1 AND ?2 AND (?3 IS NULL OR {OWNER} = ?3)
              GROUP BY 1"
         ))
         .unwrap()
@@ -199,7 +219,7 @@ fn trend(conn: &Connection, period: &Period, owner: Option<&str>) -> Vec<MonthFi
             conn,
             &format!(
                 "SELECT count(*) FROM leads l WHERE l.deleted_at IS NULL AND l.{column} IS NOT NULL
-                   AND substr(l.{column}, 1, 7) = ?1 AND substr(l.{column}, 1, 10) BETWEEN ?2 AND ?3
+                   AND substr(local_day(l.{column}), 1, 7) = ?1 AND local_day(l.{column}) BETWEEN ?2 AND ?3
                    AND (?4 IS NULL OR {OWNER} = ?4){stage}"
             ),
             &[&month, &from, &to, &owner],
@@ -245,7 +265,7 @@ fn rep(conn: &Connection, from: &str, to: &str, base: &str, id: String) -> RepFi
             &format!(
                 "SELECT count(*) FROM leads l JOIN stages s ON s.key = l.stage
                   WHERE l.deleted_at IS NULL AND s.kind = '{kind}' AND l.closed_at IS NOT NULL
-                    AND substr(l.closed_at, 1, 10) BETWEEN ?1 AND ?2 AND {OWNER} = ?3"
+                    AND local_day(l.closed_at) BETWEEN ?1 AND ?2 AND {OWNER} = ?3"
             ),
             &[&from, &to, &o],
         )
@@ -257,7 +277,7 @@ fn rep(conn: &Connection, from: &str, to: &str, base: &str, id: String) -> RepFi
                 SELECT l.created_at, (SELECT min(a.occurred_at) FROM activities a
                          WHERE a.subject_type = 'lead' AND a.subject_id = l.id AND a.deleted_at IS NULL) AS first
                   FROM leads l WHERE l.deleted_at IS NULL AND {OWNER} = ?3
-                   AND substr(l.created_at, 1, 10) BETWEEN ?1 AND ?2) AS f
+                   AND local_day(l.created_at) BETWEEN ?1 AND ?2) AS f
              WHERE f.first IS NOT NULL"
         ))
         .unwrap()
@@ -277,7 +297,7 @@ fn rep(conn: &Connection, from: &str, to: &str, base: &str, id: String) -> RepFi
             conn,
             &format!(
                 "SELECT count(*) FROM leads l WHERE l.deleted_at IS NULL
-                   AND substr(l.created_at, 1, 10) BETWEEN ?1 AND ?2 AND {OWNER} = ?3"
+                   AND local_day(l.created_at) BETWEEN ?1 AND ?2 AND {OWNER} = ?3"
             ),
             &[&from, &to, &o],
         ),
@@ -289,7 +309,7 @@ fn rep(conn: &Connection, from: &str, to: &str, base: &str, id: String) -> RepFi
             &format!(
                 "SELECT l.currency, sum(l.value_cents) FROM leads l JOIN stages s ON s.key = l.stage
                   WHERE l.deleted_at IS NULL AND s.kind = 'won' AND l.closed_at IS NOT NULL
-                    AND substr(l.closed_at, 1, 10) BETWEEN ?1 AND ?2 AND {OWNER} = ?3
+                    AND local_day(l.closed_at) BETWEEN ?1 AND ?2 AND {OWNER} = ?3
                   GROUP BY l.currency"
             ),
             &[&from, &to, &o],
@@ -298,7 +318,7 @@ fn rep(conn: &Connection, from: &str, to: &str, base: &str, id: String) -> RepFi
         activities: count(
             conn,
             "SELECT count(*) FROM activities WHERE deleted_at IS NULL
-               AND substr(occurred_at, 1, 10) BETWEEN ?1 AND ?2 AND ifnull(created_by, '') = ?3",
+               AND local_day(occurred_at) BETWEEN ?1 AND ?2 AND ifnull(created_by, '') = ?3",
             &[&from, &to, &o],
         ),
         responded_leads: hours.len() as i64,

@@ -1,5 +1,5 @@
 //! The report tables against a from-scratch computation, after random writes through the
-//! same domain functions the API uses.
+//! same domain functions the API uses, in UTC and in zones far from it.
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -10,7 +10,8 @@ use time::{Date, Duration};
 use super::{Period, dashboard, rebuild, scratch};
 use crate::auth::actor::{Actor, Via};
 use crate::auth::permissions::Role;
-use crate::db::{Db, DbOptions};
+use crate::db::{Db, DbOptions, connection, local_day};
+use crate::domain::clock::Zone;
 use crate::domain::currency::Currency;
 use crate::domain::exports::Entity;
 use crate::domain::records::{self, Kind};
@@ -33,12 +34,13 @@ fn actor(id: &str, role: Role) -> Actor {
     }
 }
 
-fn open_db(dir: &tempfile::TempDir) -> Db {
-    let db = Db::open(&DbOptions {
-        path: dir.path().join("reports.db"),
-        readers: 1,
-    })
-    .unwrap();
+/// A database whose report tables are built for `zone`, as `serve --timezone` leaves it.
+fn open_db(dir: &tempfile::TempDir, zone: &Zone) -> Db {
+    let path = dir.path().join("reports.db");
+    let mut conn = crate::db::open_and_migrate(&path).unwrap();
+    local_day::adopt(&mut conn, zone).unwrap();
+    drop(conn);
+    let db = Db::open(&DbOptions { path, readers: 1 }).unwrap();
     db.write_blocking(|conn| {
         for (id, role) in USERS {
             conn.execute(
@@ -92,6 +94,11 @@ fn random_write(db: &Db, rng: &mut StdRng, today: Date) {
         let owner = *pick(&mut rng, &["rep1", "rep2", "admin"]).unwrap_or(&"rep1");
         let value = rng.random_range(0..100_000i64);
         let day = today - Duration::days(rng.random_range(0..400));
+        // Any hour: a UTC day straddles two local days almost everywhere.
+        let at = |rng: &mut StdRng, day: Date| {
+            let (h, m) = (rng.random_range(0..24), rng.random_range(0..60));
+            format!("{}T{h:02}:{m:02}:00.000Z", super::day_string(day))
+        };
         match op {
             0..=2 => {
                 let input = input(json!({
@@ -130,13 +137,13 @@ fn random_write(db: &Db, rng: &mut StdRng, today: Date) {
                 conn.execute(
                     "UPDATE leads SET created_at = ?2,
                             closed_at = CASE WHEN closed_at IS NULL THEN NULL ELSE ?2 END WHERE id = ?1",
-                    [lead.as_str(), &format!("{}T10:00:00.000Z", super::day_string(day))],
+                    [lead.as_str(), &at(&mut rng, day)],
                 )?;
             }
             11 => {
                 let input = input(json!({
                     "subject_type": "lead", "subject_id": lead, "kind": "call", "body": "Hello",
-                    "occurred_at": format!("{}T{:02}:00:00.000Z", super::day_string(day), rng.random_range(0..24)),
+                    "occurred_at": at(&mut rng, day),
                 }));
                 activities::create(conn, &rep(&mut rng), &input)?;
             }
@@ -149,7 +156,7 @@ fn random_write(db: &Db, rng: &mut StdRng, today: Date) {
             _ => {
                 let due = today + Duration::days(rng.random_range(-3..3));
                 let input = input(json!({
-                    "title": "Call back", "due_at": format!("{}T12:00:00.000Z", super::day_string(due)),
+                    "title": "Call back", "due_at": at(&mut rng, due),
                     "assigned_to": rng.random_bool(0.5).then_some(owner),
                 }));
                 let task = tasks::create(conn, &rep(&mut rng), &input)?;
@@ -220,15 +227,19 @@ fn periods(today: Date) -> Vec<Period> {
     ]
 }
 
-fn assert_matches_scratch(db: &Db, today: Date, when: &str) {
-    let when = when.to_owned();
+fn matches_scratch(conn: &Connection, zone: &Zone, today: Date, when: &str) {
+    let base = Currency::usd();
+    for period in periods(today) {
+        let kept = dashboard(conn, &period, &base, zone, today).unwrap();
+        let fresh = scratch::dashboard(conn, &period, base.as_str(), zone, today);
+        assert_eq!(kept, fresh, "{when} in {zone}: {period:?}");
+    }
+}
+
+fn assert_matches_scratch(db: &Db, zone: &Zone, today: Date, when: &str) {
+    let (zone, when) = (zone.clone(), when.to_owned());
     db.write_blocking(move |conn| {
-        let base = Currency::usd();
-        for period in periods(today) {
-            let kept = dashboard(conn, &period, &base, today)?;
-            let fresh = scratch::dashboard(conn, &period, base.as_str(), today);
-            assert_eq!(kept, fresh, "{when}: {period:?}");
-        }
+        matches_scratch(conn, &zone, today, &when);
         Ok(())
     })
     .unwrap();
@@ -236,10 +247,21 @@ fn assert_matches_scratch(db: &Db, today: Date, when: &str) {
 
 #[test]
 fn report_tables_equal_a_computation_from_scratch_after_random_writes() {
+    property(&Zone::utc(), &[7, 42]);
+}
+
+/// New Zealand is 12 or 13 hours ahead of UTC, with DST in the southern summer: most UTC
+/// days there are split across two local days, and months start a day early.
+#[test]
+fn report_tables_equal_a_computation_from_scratch_in_auckland() {
+    property(&Zone::parse("Pacific/Auckland").unwrap(), &[11, 42]);
+}
+
+fn property(zone: &Zone, seeds: &[u64]) {
     let dir = tempfile::tempdir().unwrap();
-    let db = open_db(&dir);
-    let today = super::today();
-    for seed in [7_u64, 42] {
+    let db = open_db(&dir, zone);
+    let today = zone.today();
+    for &seed in seeds {
         let mut rng = StdRng::seed_from_u64(seed);
         for step in 0..400 {
             random_write(&db, &mut rng, today);
@@ -247,10 +269,10 @@ fn report_tables_equal_a_computation_from_scratch_after_random_writes() {
                 import_leads(&db, today);
             }
             if step % 50 == 0 {
-                assert_matches_scratch(&db, today, &format!("seed {seed}, step {step}"));
+                assert_matches_scratch(&db, zone, today, &format!("seed {seed}, step {step}"));
             }
         }
-        assert_matches_scratch(&db, today, &format!("seed {seed}, end"));
+        assert_matches_scratch(&db, zone, today, &format!("seed {seed}, end"));
     }
     let live: i64 = db
         .write_blocking(|conn| {
@@ -269,6 +291,18 @@ fn report_tables_equal_a_computation_from_scratch_after_random_writes() {
     let before = tables(&db);
     db.write_blocking(rebuild).unwrap();
     assert_eq!(tables(&db), before);
+
+    // Moved to another zone (`serve --timezone` with a new one), every figure follows.
+    let path = db.path().to_owned();
+    drop(db);
+    let mut conn = connection::open(&path).unwrap();
+    let los_angeles = Zone::parse("America/Los_Angeles").unwrap();
+    assert_eq!(
+        local_day::adopt(&mut conn, &los_angeles).unwrap().as_ref(),
+        Some(zone)
+    );
+    let today = los_angeles.today();
+    matches_scratch(&conn, &los_angeles, today, "after moving to Los Angeles");
 }
 
 /// The report tables' non-zero rows (triggers leave zeroed rows behind; a rebuild does not).
@@ -306,7 +340,7 @@ fn tables(db: &Db) -> Vec<String> {
 /// report tables from them.
 #[test]
 fn the_migration_backfills_existing_records() {
-    let mut conn = Connection::open_in_memory().unwrap();
+    let mut conn = connection::open_in_memory().unwrap();
     crate::db::migrations::migrate_to(&mut conn, 7).unwrap();
     conn.execute_batch(
         "INSERT INTO users (id, email, name, role, password_hash, password_changed_at, created_at, updated_at)
@@ -336,10 +370,11 @@ fn the_migration_backfills_existing_records() {
         money: true,
     };
     let base = Currency::usd();
-    let kept = dashboard(&conn, &period, &base, today).unwrap();
+    let utc = Zone::utc();
+    let kept = dashboard(&conn, &period, &base, &utc, today).unwrap();
     assert_eq!(
         kept,
-        scratch::dashboard(&conn, &period, base.as_str(), today)
+        scratch::dashboard(&conn, &period, base.as_str(), &utc, today)
     );
     assert_eq!(kept.kpis.leads_created, 2);
     assert_eq!(kept.kpis.won_count, 1);
@@ -352,24 +387,25 @@ fn the_migration_backfills_existing_records() {
 /// figures must come out as if every row had gone through the triggers.
 #[test]
 fn demo_data_ends_with_correct_report_tables() {
-    let mut conn = Connection::open_in_memory().unwrap();
+    let mut conn = connection::open_in_memory().unwrap();
     crate::db::migrations::migrate(&mut conn, "mem").unwrap();
     let options = crate::demo::DemoOptions {
         customers: 40,
         seed: 3,
     };
     crate::demo::generate(&mut conn, options, "hash", &crate::demo::Quiet).unwrap();
-    let today = super::today();
+    let utc = Zone::utc();
+    let today = utc.today();
     let base = Currency::usd();
     for period in periods(today) {
         let period = Period {
             owner_id: None,
             ..period
         };
-        let kept = dashboard(&conn, &period, &base, today).unwrap();
+        let kept = dashboard(&conn, &period, &base, &utc, today).unwrap();
         assert_eq!(
             kept,
-            scratch::dashboard(&conn, &period, base.as_str(), today)
+            scratch::dashboard(&conn, &period, base.as_str(), &utc, today)
         );
     }
     let triggers: i64 = conn

@@ -3,7 +3,7 @@ use rusqlite::Connection;
 use super::*;
 
 fn db() -> Connection {
-    let mut conn = Connection::open_in_memory().unwrap();
+    let mut conn = crate::db::connection::open_in_memory().unwrap();
     crate::db::migrations::migrate(&mut conn, "mem").unwrap();
     conn.execute_batch(
         "INSERT INTO customers (id, name, domain, industry, created_at, updated_at)
@@ -18,7 +18,7 @@ fn db() -> Connection {
          INSERT INTO leads (id, title, stage, value_cents, currency, company_name, email,
                             stage_changed_at, created_at, updated_at)
          VALUES ('l1', 'Rocket fuel order', 'new', 990000, 'USD', 'Globex', 'hank@globex.com',
-                 't', 't', 't');",
+                 't', '2026-01-01T00:00:00.000Z', 't');",
     )
     .unwrap();
     conn
@@ -231,7 +231,7 @@ fn stages_then_kinds_then_newest_first() {
     conn.execute_batch(
         "INSERT INTO leads (id, title, stage, value_cents, currency, stage_changed_at,
                             created_at, updated_at)
-         VALUES ('l2', 'Acme renewal', 'new', 100, 'USD', 't', 't', 't');
+         VALUES ('l2', 'Acme renewal', 'new', 100, 'USD', 't', '2026-01-02T00:00:00.000Z', 't');
          INSERT INTO customers (id, name, created_at, updated_at)
          VALUES ('c4', 'Acme West', 't', 't');",
     )

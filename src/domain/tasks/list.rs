@@ -127,7 +127,7 @@ pub(crate) mod tests {
 
     #[test]
     fn every_list_shape_uses_an_index() {
-        let mut conn = Connection::open_in_memory().unwrap();
+        let mut conn = crate::db::connection::open_in_memory().unwrap();
         crate::db::migrations::migrate(&mut conn, "mem").unwrap();
         let value = |filter: &str| match filter {
             "status" => "pending",

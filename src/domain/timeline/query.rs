@@ -208,8 +208,6 @@ pub(super) fn page_sql(
 
 #[cfg(test)]
 mod tests {
-    use rusqlite::Connection;
-
     use super::*;
     use crate::domain::choice::Choice;
     use crate::domain::tasks::query_plan;
@@ -219,7 +217,7 @@ mod tests {
     /// item type; nothing scans a table or a whole index.
     #[test]
     fn every_source_uses_an_index() {
-        let mut conn = Connection::open_in_memory().unwrap();
+        let mut conn = crate::db::connection::open_in_memory().unwrap();
         crate::db::migrations::migrate(&mut conn, "mem").unwrap();
         for subject in SubjectType::ALL.iter().map(|(s, _)| *s) {
             let mut cursors = vec![None];

@@ -7,6 +7,8 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use crate::domain::choice::Choice;
+use crate::domain::clock::{Timestamp, Zone};
+use crate::domain::reports::day_string;
 use crate::domain::tasks::{self, Task, TaskInput};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -45,16 +47,17 @@ pub struct TaskForm {
 }
 
 impl TaskForm {
-    fn from_task(t: &Task) -> Self {
+    /// The form of a saved task; its due time shows as the day it falls on in `zone`.
+    fn from_task(t: &Task, zone: &Zone) -> Self {
         TaskForm {
             title: t.title.clone(),
             description: t.description.clone().unwrap_or_default(),
             due: t
                 .due_at
                 .as_deref()
-                .and_then(|d| d.get(..10))
-                .unwrap_or_default()
-                .to_owned(),
+                .and_then(Timestamp::parse)
+                .map(|at| day_string(zone.date_of(at)))
+                .unwrap_or_default(),
             priority: t.priority.as_str().to_owned(),
             status: t.status.as_str().to_owned(),
             version: Some(t.meta.version),
@@ -62,14 +65,14 @@ impl TaskForm {
         }
     }
 
-    fn input(&self) -> TaskInput {
+    fn input(&self, zone: &Zone) -> TaskInput {
         // Links and status are only sent when the form has them, so an edit leaves the
         // record's links alone and a new task starts pending.
         let given = |v: &str| field(v).filter(|v| v.is_some());
         TaskInput {
             title: field(&self.title),
             description: field(&self.description),
-            due_at: due_at(&self.due),
+            due_at: due_at(&self.due, zone),
             priority: given(&self.priority),
             status: given(&self.status),
             customer_id: given(&self.customer_id),
@@ -88,8 +91,8 @@ impl TaskForm {
     }
 }
 
-fn conflict(mine: &TaskForm, theirs: &Task) -> Markup {
-    let t = TaskForm::from_task(theirs);
+fn conflict(mine: &TaskForm, theirs: &Task, zone: &Zone) -> Markup {
+    let t = TaskForm::from_task(theirs, zone);
     conflict_notice(
         "task",
         &[
@@ -115,6 +118,7 @@ fn form_page(
     form: &TaskForm,
     refusal: &Refusal<Task>,
     editing: Option<&str>,
+    zone: &Zone,
 ) -> Markup {
     let errors = &refusal.errors;
     let action = editing.map_or_else(|| "/tasks".to_owned(), |id| format!("/tasks/{id}/edit"));
@@ -123,7 +127,7 @@ fn form_page(
         p.crumbs { a href=(back) { "← Back" } }
         h1 { @if editing.is_some() { "Edit task" } @else { "New task" } }
         section.card.formcard {
-            @if let Some(theirs) = &refusal.conflict { (conflict(form, theirs)) }
+            @if let Some(theirs) = &refusal.conflict { (conflict(form, theirs, zone)) }
             (form_errors(errors, None))
             form method="post" action=(action) novalidate {
                 (csrf_field(&viewer.csrf))
@@ -157,7 +161,12 @@ pub struct NewQuery {
     contact_id: Option<String>,
 }
 
-pub async fn new(req: HttpRequest, viewer: Viewer, query: web::Query<NewQuery>) -> WebResult {
+pub async fn new(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    query: web::Query<NewQuery>,
+) -> WebResult {
     let q = query.into_inner();
     let form = TaskForm {
         customer_id: q.customer_id.unwrap_or_default(),
@@ -165,7 +174,13 @@ pub async fn new(req: HttpRequest, viewer: Viewer, query: web::Query<NewQuery>) 
         contact_id: q.contact_id.unwrap_or_default(),
         ..TaskForm::default()
     };
-    let body = form_page(&viewer, &form, &Refusal::default(), None);
+    let body = form_page(
+        &viewer,
+        &form,
+        &Refusal::default(),
+        None,
+        &state.config.timezone,
+    );
     Ok(layout::form_response(
         Nav::Tasks,
         &req,
@@ -182,7 +197,8 @@ pub async fn create(
     viewer: Viewer,
     CsrfForm(form): CsrfForm<TaskForm>,
 ) -> WebResult {
-    let input = form.input();
+    let zone = &state.config.timezone;
+    let input = form.input(zone);
     let created = state
         .write_as(&viewer.credentials, move |conn, actor| {
             tasks::create(conn, actor, &input)
@@ -193,7 +209,7 @@ pub async fn create(
         Err(AppError::Validation(errors)) => Refusal::invalid(errors),
         Err(e) => return Err(e.into()),
     };
-    let body = form_page(&viewer, &form, &refusal, None);
+    let body = form_page(&viewer, &form, &refusal, None, zone);
     Ok(layout::form_response(
         Nav::Tasks,
         &req,
@@ -219,11 +235,13 @@ pub async fn edit(
 ) -> WebResult {
     let id = id.into_inner();
     let task = get(&state, &viewer, &id).await?;
+    let zone = &state.config.timezone;
     let body = form_page(
         &viewer,
-        &TaskForm::from_task(&task),
+        &TaskForm::from_task(&task, zone),
         &Refusal::default(),
         Some(&id),
+        zone,
     );
     Ok(layout::form_response(
         Nav::Tasks,
@@ -251,7 +269,8 @@ pub async fn update(
     ] {
         link.clear();
     }
-    let (input, expected, target) = (form.input(), form.version, id.clone());
+    let zone = &state.config.timezone;
+    let (input, expected, target) = (form.input(zone), form.version, id.clone());
     let updated = state
         .write_as(&viewer.credentials, move |conn, actor| {
             tasks::update(conn, actor, &target, &input, expected)
@@ -268,7 +287,7 @@ pub async fn update(
         }
         Err(e) => return Err(e.into()),
     };
-    let body = form_page(&viewer, &form, &refusal, Some(&id));
+    let body = form_page(&viewer, &form, &refusal, Some(&id), zone);
     Ok(layout::form_response(
         Nav::Tasks,
         &req,

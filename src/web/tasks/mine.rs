@@ -1,13 +1,12 @@
-//! `/tasks/mine`: the signed-in user's open tasks by due day.
-
-use std::time::Duration;
+//! `/tasks/mine`: the signed-in user's open tasks by due day, in the instance's timezone.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use maud::html;
 
-use crate::domain::clock::Timestamp;
+use crate::domain::clock::Zone;
 use crate::domain::list::ListParams;
 use crate::domain::tasks::{self, Status};
+use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::error::WebError;
 use crate::web::flash::Flash;
@@ -31,21 +30,26 @@ struct Section {
     empty: &'static str,
 }
 
-fn my_sections(user_id: &str) -> Vec<Section> {
-    // Days are UTC days: the instance has no timezone setting yet.
-    let now = Timestamp::now();
-    let day = |t: &Timestamp| t.to_stored().get(..10).unwrap_or_default().to_owned();
-    let (today, tomorrow) = (day(&now), day(&now.plus(Duration::from_secs(86_400))));
+/// The sections by local day (`--timezone`): overdue is due before today began, today is
+/// due between today's start and tomorrow's, as the dashboard's tiles count them.
+fn my_sections(user_id: &str, zone: &Zone) -> Result<Vec<Section>, AppError> {
+    let today = zone.today();
+    let start = |day: time::Date| {
+        zone.start_of(day)
+            .map(|t| t.to_stored())
+            .ok_or_else(|| AppError::internal(format!("no start of {day} in {zone}")))
+    };
+    let (today, tomorrow) = (start(today)?, start(today + time::Duration::days(1))?);
     let pairs = |extra: &[(&str, &str)]| {
         std::iter::once(("assigned_to", user_id))
             .chain(extra.iter().copied())
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect()
     };
-    vec![
+    Ok(vec![
         Section {
             title: "Overdue",
-            queries: vec![pairs(&[("overdue", "true")])],
+            queries: vec![pairs(&[("overdue", "true"), ("due_to", &today)])],
             empty: "Nothing overdue. Nice.",
         },
         Section {
@@ -75,13 +79,13 @@ fn my_sections(user_id: &str) -> Vec<Section> {
                 .collect(),
             empty: "Nothing without a date.",
         },
-    ]
+    ])
 }
 
 /// `/tasks/mine`: the signed-in user's open tasks by when they are due, each completed in
 /// one click.
 pub async fn mine(req: HttpRequest, state: web::Data<AppState>, viewer: Viewer) -> WebResult {
-    let sections = my_sections(&viewer.actor.user_id);
+    let sections = my_sections(&viewer.actor.user_id, &state.config.timezone)?;
     let queries: Vec<Vec<Vec<(String, String)>>> =
         sections.iter().map(|s| s.queries.clone()).collect();
     let (pages, names) = state

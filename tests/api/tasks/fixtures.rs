@@ -9,10 +9,12 @@ use serde_json::{Value, json};
 use crate::helpers::{Login, TestApp};
 
 /// A direct connection to the app's database, for rows whose API is built elsewhere
-/// (contacts, leads, stage changes).
+/// (contacts, leads, stage changes), with Rapport's SQL functions (the report triggers
+/// need `local_day`).
 pub fn db(app: &TestApp) -> rusqlite::Connection {
     let conn = rusqlite::Connection::open(&app.db_path).unwrap();
     conn.busy_timeout(Duration::from_secs(10)).unwrap();
+    rapport::db::connection::register_functions(&conn).unwrap();
     conn
 }
 
