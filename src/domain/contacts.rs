@@ -8,8 +8,7 @@ use crate::auth::permissions::{Ownership, RecordAction};
 use crate::domain::audit::{self, Entry};
 use crate::domain::clock::Timestamp;
 use crate::domain::list::{ListParams, ListSpec, Page};
-use crate::domain::new_id;
-use crate::domain::records::{self, Kind, META_COLUMNS, Meta, nullable};
+use crate::domain::records::{self, Kind, META_COLUMNS, Meta, Origin, nullable};
 use crate::domain::values::{optional_email, optional_text, phone, required_text};
 use crate::error::{AppError, AppResult, Violations};
 
@@ -163,18 +162,21 @@ pub fn get(conn: &Connection, id: &str) -> AppResult<Contact> {
 }
 
 pub fn create(conn: &Connection, actor: &Actor, input: &ContactInput) -> AppResult<Contact> {
+    create_from(conn, actor, input, &Origin::now(actor))
+}
+
+/// Creates a contact with the history of `origin` (an import's), validated as [`create`]
+/// does.
+pub fn create_from(
+    conn: &Connection,
+    actor: &Actor,
+    input: &ContactInput,
+    origin: &Origin,
+) -> AppResult<Contact> {
     records::require(actor, RecordAction::Create, KIND, Ownership::Own)?;
     let (mut contact, tags) = merge(conn, &blank(), input)?;
     records::check_assignment(actor, None, contact.owner_id.as_deref())?;
-    let now = Timestamp::now().to_stored();
-    contact.meta = Meta {
-        id: new_id(),
-        created_at: now.clone(),
-        updated_at: now,
-        created_by: Some(actor.user_id.clone()),
-        version: 1,
-        deleted_at: None,
-    };
+    contact.meta = origin.meta(&Timestamp::now().to_stored());
     conn.prepare_cached(&format!(
         "INSERT INTO contacts ({META_COLUMNS}, {COLUMNS})
          VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
