@@ -16,8 +16,8 @@ use crate::domain::clock::Timestamp;
 use crate::domain::contacts::{self, ContactInput};
 use crate::domain::currency::Currency;
 use crate::domain::customers::{self, CustomerInput};
-use crate::domain::leads::{self, LeadInput};
-use crate::domain::records::Kind;
+use crate::domain::leads::{self, LeadInput, StageDates};
+use crate::domain::records::{Kind, Origin};
 use crate::domain::tasks::{self, TaskInput};
 use crate::domain::values;
 use crate::error::{AppError, AppResult};
@@ -229,7 +229,11 @@ impl Job {
                         .meta
                         .id
                 }
-                None => customers::create(conn, &job.actor, &input)?.meta.id,
+                None => {
+                    customers::create_from(conn, &job.actor, &input, &job.origin(row))?
+                        .meta
+                        .id
+                }
             })
         })
     }
@@ -290,7 +294,11 @@ impl Job {
                         .meta
                         .id
                 }
-                None => contacts::create(conn, &job.actor, &input)?.meta.id,
+                None => {
+                    contacts::create_from(conn, &job.actor, &input, &job.origin(row))?
+                        .meta
+                        .id
+                }
             })
         })
     }
@@ -350,38 +358,32 @@ impl Job {
             email: row.opt(Field::Email),
             phone: row.opt(Field::Phone),
         };
-        let closed_at = row.instant(Field::ClosedAt, errors);
-        let stage_changed_at = row.instant(Field::StageChangedAt, errors);
+        let dates = StageDates {
+            closed_at: row.instant(Field::ClosedAt, errors),
+            changed_at: row.instant(Field::StageChangedAt, errors),
+        };
         let keys = self.own_keys(row);
         if !errors.is_empty() {
             return Ok(Outcome::Skipped { id: String::new() });
         }
         let existing = self.find_duplicate(conn, row, &keys, |_| Ok(None))?;
         self.settle(conn, row, keys, existing, |conn, job, existing| {
-            let id = match existing {
+            Ok(match existing {
                 Some(id) => leads::update(conn, &job.actor, id, &input, None)?.meta.id,
                 None => {
-                    let id = leads::create(conn, &job.actor, &input, &job.base_currency)?
-                        .meta
-                        .id;
-                    let created = row.instant(Field::CreatedAt, &mut Vec::new());
-                    let changed = stage_changed_at.clone().or(created);
-                    conn.prepare_cached(
-                        "UPDATE leads SET
-                            stage_changed_at = coalesce(?2, stage_changed_at),
-                            closed_at = CASE WHEN closed_at IS NULL THEN NULL
-                                             ELSE coalesce(?3, ?2, closed_at) END
-                          WHERE id = ?1",
+                    let origin = job.origin(row);
+                    leads::create_from(
+                        conn,
+                        &job.actor,
+                        &input,
+                        &origin,
+                        &job.base_currency,
+                        &dates,
                     )?
-                    .execute(params![id, changed, closed_at])?;
-                    conn.prepare_cached(
-                        "UPDATE lead_stage_changes SET at = coalesce(?2, at) WHERE lead_id = ?1",
-                    )?
-                    .execute(params![id, changed])?;
-                    id
+                    .meta
+                    .id
                 }
-            };
-            Ok(id)
+            })
         })
     }
 
@@ -429,10 +431,13 @@ impl Job {
         }
         let existing = self.find_duplicate(conn, row, &keys, |_| Ok(None))?;
         self.settle(conn, row, keys, existing, |conn, job, existing| {
-            let id = match existing {
-                Some(id) => tasks::update(conn, &job.actor, id, &input, None)?.meta.id,
-                None => tasks::create(conn, &job.actor, &input)?.meta.id,
+            let Some(id) = existing else {
+                let origin = job.origin(row);
+                let task =
+                    tasks::create_from(conn, &job.actor, &input, &origin, completed_at.as_deref())?;
+                return Ok(task.meta.id);
             };
+            let id = tasks::update(conn, &job.actor, id, &input, None)?.meta.id;
             if completed_at.is_some() {
                 conn.prepare_cached(
                     "UPDATE tasks SET completed_at = ?2 WHERE id = ?1 AND completed_at IS NOT NULL",
@@ -499,14 +504,17 @@ impl Job {
         }
         let existing = self.find_duplicate(conn, row, &keys, |_| Ok(None))?;
         self.settle(conn, row, keys, existing, |conn, job, existing| {
-            let id = match existing {
-                Some(id) => {
-                    activities::update(conn, &job.actor, id, &input, None)?
-                        .meta
-                        .id
+            let Some(id) = existing else {
+                let mut origin = job.origin(row);
+                if let Some(author) = &created_by {
+                    origin.created_by.clone_from(author);
                 }
-                None => activities::create(conn, &job.actor, &input)?.meta.id,
+                let activity = activities::create_from(conn, &job.actor, &input, &origin)?;
+                return Ok(activity.meta.id);
             };
+            let id = activities::update(conn, &job.actor, id, &input, None)?
+                .meta
+                .id;
             if created_by.is_some() {
                 conn.prepare_cached("UPDATE activities SET created_by = ?2 WHERE id = ?1")?
                     .execute(params![id, created_by])?;
@@ -550,8 +558,8 @@ impl Job {
         Ok(natural(conn)?.map(Duplicate::Existing))
     }
 
-    /// Applies the policy, writes (`save` creates when given `None`, else updates), keeps
-    /// the history columns from the file, and remembers the row's keys.
+    /// Applies the policy, writes (`save` creates when given `None`, else updates), and
+    /// remembers the row's keys.
     fn settle(
         &mut self,
         conn: &Connection,
@@ -578,7 +586,6 @@ impl Job {
             }
             _ => {
                 let id = save(conn, self, None)?;
-                self.keep_history(conn, row, &id)?;
                 Outcome::Created { id }
             }
         };
@@ -598,22 +605,18 @@ impl Job {
         Ok(outcome)
     }
 
-    /// `created_at` and `updated_at` as the file has them (a team's history survives the
-    /// move); the audit entry keeps the real time of the import.
-    fn keep_history(&self, conn: &Connection, row: &RowView<'_>, id: &str) -> AppResult<()> {
+    /// A new record's history as the file has it (a team's history survives the move):
+    /// created and last changed when the file says, else now, by the importing user. Times
+    /// the file spells wrongly count as absent. The audit entry keeps the real time of the
+    /// import.
+    fn origin(&self, row: &RowView<'_>) -> Origin {
         let created = row.instant(Field::CreatedAt, &mut Vec::new());
         let updated = row.instant(Field::UpdatedAt, &mut Vec::new());
-        if created.is_none() && updated.is_none() {
-            return Ok(());
+        Origin {
+            updated_at: updated.or_else(|| created.clone()),
+            created_at: created,
+            created_by: self.actor.user_id.clone(),
         }
-        conn.prepare_cached(&format!(
-            "UPDATE {} SET created_at = coalesce(?2, created_at),
-                           updated_at = coalesce(?3, ?2, updated_at)
-              WHERE id = ?1",
-            self.kind.table()
-        ))?
-        .execute(params![id, created, updated])?;
-        Ok(())
     }
 
     /// The owner or assignee column as an input value: the user it names, or an error.
