@@ -387,3 +387,60 @@ fn imported_tasks_and_activities_carry_their_history_from_the_insert() {
     }
     f.assert_reports_match_the_records();
 }
+
+/// A link is found by the record's Rapport id or its id in the source system, and only while
+/// the record is live.
+#[test]
+fn links_find_live_records_by_rapport_or_source_ids() {
+    let f = fixture();
+    f.import(
+        "contacts",
+        "contact id,first name,created_at\nC1,Ada,2024-01-01\nC2,Bob,\nC3,Cy,\n",
+        &[],
+    );
+    let ids: Vec<Vec<String>> = f.query("SELECT id FROM contacts ORDER BY rowid");
+    let (ada, cy) = (ids[0][0].clone(), ids[2][0].clone());
+    let admin = f.admin.clone();
+    f.db.write_blocking(move |conn| {
+        crate::domain::contacts::delete(conn, &admin, &cy, None)?;
+        Ok(())
+    })
+    .unwrap();
+    let file = format!(
+        "title,contact id\nBy Rapport id,{ada}\nBy source id,C2\nTrashed,C3\nUnknown,C9\n\
+         Upper-case id,{}\n",
+        ada.to_uppercase()
+    );
+    let request = Request {
+        entity: Entity::parse("leads").unwrap(),
+        filename: "leads.csv".into(),
+        mapping: None,
+        on_duplicate: OnDuplicate::Create,
+        dry_run: false,
+    };
+    let prepared = prepare(&request, file.into_bytes()).unwrap();
+    let actor = f.admin.clone();
+    let (id, prepared) =
+        f.db.write_blocking(move |conn| Ok((create(conn, &actor, &request, &prepared)?, prepared)))
+            .unwrap();
+    let status = run(
+        &f.db,
+        &id,
+        f.admin.clone(),
+        Currency::usd(),
+        Some(prepared),
+        |_, _| {},
+    )
+    .unwrap();
+    assert_eq!((status.created, status.failed), (2, 3), "{status:?}");
+    let errors: Vec<i64> = status.errors.iter().map(|e| e.row).collect();
+    assert_eq!(errors, [4, 5, 6]);
+    let linked: Vec<Vec<String>> = f.query(
+        "SELECT l.title, c.first_name FROM leads l JOIN contacts c ON c.id = l.contact_id
+          ORDER BY l.rowid",
+    );
+    assert_eq!(
+        linked,
+        [["By Rapport id", "Ada"], ["By source id", "Bob"]].map(|r| r.map(str::to_owned))
+    );
+}

@@ -17,7 +17,7 @@ use crate::domain::contacts::{self, ContactInput};
 use crate::domain::currency::Currency;
 use crate::domain::customers::{self, CustomerInput};
 use crate::domain::leads::{self, LeadInput, StageDates};
-use crate::domain::records::{Kind, Origin};
+use crate::domain::records::{self, Kind, Origin};
 use crate::domain::tasks::{self, TaskInput};
 use crate::domain::values;
 use crate::error::{AppError, AppResult};
@@ -653,28 +653,21 @@ impl Job {
         Ok(found)
     }
 
-    /// A record of `kind` by its Rapport id or its id in the source system.
+    /// A live record of `kind` by its Rapport id or its id in the source system (one
+    /// lookup for the second when the value cannot be the first).
     fn link(&self, conn: &Connection, kind: Kind, raw: &str) -> AppResult<Link> {
-        let live = |id: &str| -> AppResult<bool> {
-            Ok(conn
-                .prepare_cached(&format!(
-                    "SELECT 1 FROM {} WHERE id = ?1 AND deleted_at IS NULL",
-                    kind.table()
-                ))?
-                .query_row([id], |_| Ok(()))
-                .optional()?
-                .is_some())
-        };
-        if live(raw)? {
+        if crate::domain::could_be_id(raw) && records::is_live(conn, kind, raw)? {
             return Ok(Link::Found(raw.to_owned()));
         }
         let known: Option<String> = conn
-            .prepare_cached("SELECT id FROM import_keys WHERE kind = ?1 AND external_id = ?2")?
+            .prepare_cached(&format!(
+                "SELECT k.id FROM import_keys k JOIN {} t ON t.id = k.id
+                  WHERE k.kind = ?1 AND k.external_id = ?2 AND t.deleted_at IS NULL",
+                kind.table()
+            ))?
             .query_row(params![kind.name(), raw], |r| r.get(0))
             .optional()?;
-        if let Some(id) = known
-            && live(&id)?
-        {
+        if let Some(id) = known {
             return Ok(Link::Found(id));
         }
         if self.dry_run && kind == self.kind && self.pending.contains_key(&format!("ext:{raw}")) {
