@@ -196,7 +196,7 @@ pub fn create_from(
         contact.owner_id,
     ])?;
     if let Some(tags) = tags {
-        records::set_tags(conn, KIND, &contact.meta.id, &tags)?;
+        records::add_tags(conn, KIND, &contact.meta.id, &tags)?;
         contact.tags = tags;
     }
     audit::record(

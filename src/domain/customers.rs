@@ -191,7 +191,7 @@ pub fn create_from(
         customer.owner_id,
     ])?;
     if let Some(tags) = tags {
-        records::set_tags(conn, KIND, &customer.meta.id, &tags)?;
+        records::add_tags(conn, KIND, &customer.meta.id, &tags)?;
         customer.tags = tags;
     }
     audit::record(

@@ -291,6 +291,12 @@ pub fn set_tags(conn: &Connection, kind: Kind, id: &str, tags: &[String]) -> App
     let (table, column) = tag_table(kind);
     conn.prepare_cached(&format!("DELETE FROM {table} WHERE {column} = ?1"))?
         .execute([id])?;
+    add_tags(conn, kind, id, tags)
+}
+
+/// Gives a record tags besides those it has (a new record: none).
+pub fn add_tags(conn: &Connection, kind: Kind, id: &str, tags: &[String]) -> AppResult<()> {
+    let (table, column) = tag_table(kind);
     let mut insert = conn.prepare_cached(&format!(
         "INSERT OR IGNORE INTO {table} ({column}, tag) VALUES (?1, ?2)"
     ))?;
