@@ -173,9 +173,7 @@ pub fn create_from(
     input: &ContactInput,
     origin: &Origin,
 ) -> AppResult<Contact> {
-    records::require(actor, RecordAction::Create, KIND, Ownership::Own)?;
-    let (mut contact, tags) = merge(conn, &blank(), input)?;
-    records::check_assignment(actor, None, contact.owner_id.as_deref())?;
+    let (mut contact, tags) = checked(conn, actor, input)?;
     contact.meta = origin.meta(&Timestamp::now().to_stored());
     conn.prepare_cached(&format!(
         "INSERT INTO contacts ({META_COLUMNS}, {COLUMNS})
@@ -206,6 +204,24 @@ pub fn create_from(
             .after(&contact),
     )?;
     Ok(contact)
+}
+
+/// Checks `input` as [`create`] does (permission, every field, assignment), writing
+/// nothing.
+pub fn check(conn: &Connection, actor: &Actor, input: &ContactInput) -> AppResult<()> {
+    checked(conn, actor, input).map(|_| ())
+}
+
+/// A new contact from `input`, checked, and its tags.
+fn checked(
+    conn: &Connection,
+    actor: &Actor,
+    input: &ContactInput,
+) -> AppResult<(Contact, Option<Vec<String>>)> {
+    records::require(actor, RecordAction::Create, KIND, Ownership::Own)?;
+    let (contact, tags) = merge(conn, &blank(), input)?;
+    records::check_assignment(actor, None, contact.owner_id.as_deref())?;
+    Ok((contact, tags))
 }
 
 fn blank() -> Contact {

@@ -168,9 +168,7 @@ pub fn create_from(
     input: &CustomerInput,
     origin: &Origin,
 ) -> AppResult<Customer> {
-    records::require(actor, RecordAction::Create, KIND, Ownership::Own)?;
-    let (mut customer, tags) = merge(conn, &blank(), input)?;
-    records::check_assignment(actor, None, customer.owner_id.as_deref())?;
+    let (mut customer, tags) = checked(conn, actor, input)?;
     customer.meta = origin.meta(&Timestamp::now().to_stored());
     conn.prepare_cached(&format!(
         "INSERT INTO customers ({META_COLUMNS}, {COLUMNS})
@@ -202,6 +200,24 @@ pub fn create_from(
     )?;
     notify_owner(conn, actor, None, &customer)?;
     Ok(customer)
+}
+
+/// Checks `input` as [`create`] does (permission, every field, assignment), writing
+/// nothing.
+pub fn check(conn: &Connection, actor: &Actor, input: &CustomerInput) -> AppResult<()> {
+    checked(conn, actor, input).map(|_| ())
+}
+
+/// A new customer from `input`, checked, and its tags.
+fn checked(
+    conn: &Connection,
+    actor: &Actor,
+    input: &CustomerInput,
+) -> AppResult<(Customer, Option<Vec<String>>)> {
+    records::require(actor, RecordAction::Create, KIND, Ownership::Own)?;
+    let (customer, tags) = merge(conn, &blank(), input)?;
+    records::check_assignment(actor, None, customer.owner_id.as_deref())?;
+    Ok((customer, tags))
 }
 
 fn blank() -> Customer {

@@ -5,12 +5,12 @@
 //! preview. A real job that fails, is cancelled or is cut short by a crash is undone
 //! completely (at the next start at the latest) from the list of what it wrote.
 
-#[cfg(test)]
-mod history_tests;
 pub mod mapping;
 pub mod reader;
 pub mod review;
 pub mod rows;
+#[cfg(test)]
+mod written_once;
 
 use std::collections::BTreeMap;
 

@@ -251,12 +251,15 @@ impl Job {
                 row.get(Field::LastName).map(str::to_owned),
             ),
         };
-        let customer_id = match self.customer_link(conn, row, errors)? {
-            Some(Link::Found(id)) => Some(Some(id)),
-            Some(Link::Pending) | Some(Link::Missing) => None,
-            None => self.company_for_contact(conn, row, errors)?,
+        let (customer_id, new_company) = match self.customer_link(conn, row, errors)? {
+            Some(Link::Found(id)) => (Some(Some(id)), None),
+            Some(Link::Pending) | Some(Link::Missing) => (None, None),
+            None => match self.company_for_contact(conn, row, errors)? {
+                Company::Known(id) => (id, None),
+                Company::New(company) => (None, Some(company)),
+            },
         };
-        let input = ContactInput {
+        let mut input = ContactInput {
             customer_id,
             first_name: Some(first),
             last_name: Some(last),
@@ -287,6 +290,16 @@ impl Job {
             (None, Some(d)) => contacts::find_by_phone_digits(conn, d),
             (None, None) => Ok(None),
         })?;
+        if let Some(company) = new_company {
+            // A row that fails must have written nothing (else its whole chunk runs again):
+            // the contact about to be created is checked as its create will check it (with
+            // the company, which passed its own checks, still to come) before the company is
+            // written.
+            if existing.is_none() || self.policy == OnDuplicate::Create {
+                contacts::check(conn, &self.actor, &input)?;
+            }
+            input.customer_id = Some(Some(self.create_company(conn, company)?));
+        }
         self.settle(conn, row, keys, existing, |conn, job, existing| {
             Ok(match existing {
                 Some(id) => {
@@ -712,26 +725,26 @@ impl Job {
         }
     }
 
-    /// A contact's company: an existing customer with its domain or name, or a new one
-    /// created for it (listed in `linked`). `None` when the row names no company; `Some(None)`
-    /// when an earlier row of this dry run creates it.
+    /// A contact's company: an existing customer with its domain or name, or a new one to
+    /// create for it, already checked as [`customers::create`] checks it (its problems are
+    /// the row's, named by the company columns).
     fn company_for_contact(
         &mut self,
         conn: &Connection,
         row: &RowView<'_>,
         errors: &mut Vec<CellError>,
-    ) -> AppResult<Option<Option<String>>> {
+    ) -> AppResult<Company> {
         if row.get(Field::CompanyName).is_none() && row.get(Field::CompanyDomain).is_none() {
-            return Ok(None);
+            return Ok(Company::Known(None));
         }
         if let Some(id) = self.existing_company(conn, row)? {
-            return Ok(Some(Some(id)));
+            return Ok(Company::Known(Some(Some(id))));
         }
         let domain = match values::domain("company_domain", row.get(Field::CompanyDomain)) {
             Ok(d) => d,
             Err(e) => {
                 errors.push(row.error(Field::CompanyDomain, e.message));
-                return Ok(None);
+                return Ok(Company::Known(None));
             }
         };
         let key = match &domain {
@@ -742,7 +755,7 @@ impl Job {
             ),
         };
         if self.dry_run && self.pending.contains_key(&key) {
-            return Ok(Some(None));
+            return Ok(Company::Known(Some(None)));
         }
         let name = row
             .get(Field::CompanyName)
@@ -753,14 +766,8 @@ impl Job {
             domain: Some(domain),
             ..CustomerInput::default()
         };
-        match customers::create(conn, &self.actor, &input) {
-            Ok(c) => {
-                if self.dry_run {
-                    self.remember(key, c.meta.id.clone());
-                }
-                self.linked.push(c.meta.id.clone());
-                Ok(Some(Some(c.meta.id)))
-            }
+        match customers::check(conn, &self.actor, &input) {
+            Ok(()) => Ok(Company::New(NewCompany { key, input })),
             Err(AppError::Validation(list)) => {
                 for e in list {
                     let field = if e.field == "domain" {
@@ -770,11 +777,38 @@ impl Job {
                     };
                     errors.push(row.error(field, e.message));
                 }
-                Ok(None)
+                Ok(Company::Known(None))
             }
             Err(e) => Err(e),
         }
     }
+
+    /// Creates a contact's company (listed in `linked`) and answers its id.
+    fn create_company(&mut self, conn: &Connection, company: NewCompany) -> AppResult<String> {
+        let id = customers::create(conn, &self.actor, &company.input)?
+            .meta
+            .id;
+        if self.dry_run {
+            self.remember(company.key, id.clone());
+        }
+        self.linked.push(id.clone());
+        Ok(id)
+    }
+}
+
+/// The company a contact row names.
+enum Company {
+    /// The contact's `customer_id` as an input value: `None` when the row names no company
+    /// (or one with problems), `Some(None)` when an earlier row of this dry run creates it.
+    Known(Option<Option<String>>),
+    /// Not there yet: created once the rest of the row has passed its checks.
+    New(NewCompany),
+}
+
+struct NewCompany {
+    /// Its natural key, remembered by a dry run.
+    key: String,
+    input: CustomerInput,
 }
 
 enum Duplicate {
