@@ -11,8 +11,7 @@ use crate::domain::audit::{self, Entry};
 use crate::domain::choice::Choice;
 use crate::domain::clock::Timestamp;
 use crate::domain::list::{ListParams, ListSpec, Page};
-use crate::domain::new_id;
-use crate::domain::records::{self, Kind, META_COLUMNS, Meta, nullable};
+use crate::domain::records::{self, Kind, META_COLUMNS, Meta, Origin, nullable};
 use crate::domain::values::{instant, multiline_text};
 use crate::error::{AppError, AppResult, Violations};
 
@@ -192,17 +191,24 @@ fn ownership(actor: &Actor, activity: &Activity) -> Ownership {
 }
 
 pub fn create(conn: &Connection, actor: &Actor, input: &ActivityInput) -> AppResult<Activity> {
+    create_from(conn, actor, input, &Origin::now(actor))
+}
+
+/// Creates an activity with the history of `origin` (an import's: its author and times),
+/// validated as [`create`] does.
+pub fn create_from(
+    conn: &Connection,
+    actor: &Actor,
+    input: &ActivityInput,
+    origin: &Origin,
+) -> AppResult<Activity> {
     records::require(actor, RecordAction::Create, KIND, Ownership::Own)?;
     let now = Timestamp::now().to_stored();
+    let mut meta = origin.meta(&now);
+    // No id while `merge` checks it: it is creating.
+    let id = std::mem::take(&mut meta.id);
     let blank = Activity {
-        meta: Meta {
-            id: String::new(),
-            created_at: now.clone(),
-            updated_at: now.clone(),
-            created_by: Some(actor.user_id.clone()),
-            version: 1,
-            deleted_at: None,
-        },
+        meta,
         subject_type: SubjectType::Customer,
         subject_id: String::new(),
         kind: ActivityKind::Note,
@@ -210,7 +216,7 @@ pub fn create(conn: &Connection, actor: &Actor, input: &ActivityInput) -> AppRes
         occurred_at: now,
     };
     let mut activity = merge(conn, &blank, input)?;
-    activity.meta.id = new_id();
+    activity.meta.id = id;
     conn.prepare_cached(&format!(
         "INSERT INTO activities ({META_COLUMNS}, {COLUMNS})
          VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6, ?7, ?8, ?9, ?10)"

@@ -8,8 +8,7 @@ use crate::auth::permissions::{Ownership, RecordAction};
 use crate::domain::audit::{self, Entry};
 use crate::domain::clock::Timestamp;
 use crate::domain::list::{ListParams, ListSpec, Page};
-use crate::domain::new_id;
-use crate::domain::records::{self, Kind, META_COLUMNS, Meta, nullable};
+use crate::domain::records::{self, Kind, META_COLUMNS, Meta, Origin, nullable};
 use crate::domain::values::{optional_email, optional_text, phone, required_text};
 use crate::error::{AppError, AppResult, Violations};
 
@@ -163,18 +162,19 @@ pub fn get(conn: &Connection, id: &str) -> AppResult<Contact> {
 }
 
 pub fn create(conn: &Connection, actor: &Actor, input: &ContactInput) -> AppResult<Contact> {
-    records::require(actor, RecordAction::Create, KIND, Ownership::Own)?;
-    let (mut contact, tags) = merge(conn, &blank(), input)?;
-    records::check_assignment(actor, None, contact.owner_id.as_deref())?;
-    let now = Timestamp::now().to_stored();
-    contact.meta = Meta {
-        id: new_id(),
-        created_at: now.clone(),
-        updated_at: now,
-        created_by: Some(actor.user_id.clone()),
-        version: 1,
-        deleted_at: None,
-    };
+    create_from(conn, actor, input, &Origin::now(actor))
+}
+
+/// Creates a contact with the history of `origin` (an import's), validated as [`create`]
+/// does.
+pub fn create_from(
+    conn: &Connection,
+    actor: &Actor,
+    input: &ContactInput,
+    origin: &Origin,
+) -> AppResult<Contact> {
+    let (mut contact, tags) = checked(conn, actor, input)?;
+    contact.meta = origin.meta(&Timestamp::now().to_stored());
     conn.prepare_cached(&format!(
         "INSERT INTO contacts ({META_COLUMNS}, {COLUMNS})
          VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
@@ -194,7 +194,7 @@ pub fn create(conn: &Connection, actor: &Actor, input: &ContactInput) -> AppResu
         contact.owner_id,
     ])?;
     if let Some(tags) = tags {
-        records::set_tags(conn, KIND, &contact.meta.id, &tags)?;
+        records::add_tags(conn, KIND, &contact.meta.id, &tags)?;
         contact.tags = tags;
     }
     audit::record(
@@ -204,6 +204,24 @@ pub fn create(conn: &Connection, actor: &Actor, input: &ContactInput) -> AppResu
             .after(&contact),
     )?;
     Ok(contact)
+}
+
+/// Checks `input` as [`create`] does (permission, every field, assignment), writing
+/// nothing.
+pub fn check(conn: &Connection, actor: &Actor, input: &ContactInput) -> AppResult<()> {
+    checked(conn, actor, input).map(|_| ())
+}
+
+/// A new contact from `input`, checked, and its tags.
+fn checked(
+    conn: &Connection,
+    actor: &Actor,
+    input: &ContactInput,
+) -> AppResult<(Contact, Option<Vec<String>>)> {
+    records::require(actor, RecordAction::Create, KIND, Ownership::Own)?;
+    let (contact, tags) = merge(conn, &blank(), input)?;
+    records::check_assignment(actor, None, contact.owner_id.as_deref())?;
+    Ok((contact, tags))
 }
 
 fn blank() -> Contact {

@@ -8,9 +8,8 @@ use crate::auth::permissions::{Ownership, RecordAction};
 use crate::domain::audit::{self, Entry};
 use crate::domain::clock::Timestamp;
 use crate::domain::list::{ListParams, ListSpec, Page};
-use crate::domain::new_id;
 use crate::domain::notifications::{self, About, NotificationKind};
-use crate::domain::records::{self, Kind, META_COLUMNS, Meta, nullable};
+use crate::domain::records::{self, Kind, META_COLUMNS, Meta, Origin, nullable};
 use crate::domain::values::{domain, multiline_text, optional_text, phone, required_text};
 use crate::error::{AppError, AppResult, Violations};
 
@@ -158,18 +157,19 @@ pub fn get(conn: &Connection, id: &str) -> AppResult<Customer> {
 }
 
 pub fn create(conn: &Connection, actor: &Actor, input: &CustomerInput) -> AppResult<Customer> {
-    records::require(actor, RecordAction::Create, KIND, Ownership::Own)?;
-    let (mut customer, tags) = merge(conn, &blank(), input)?;
-    records::check_assignment(actor, None, customer.owner_id.as_deref())?;
-    let now = Timestamp::now().to_stored();
-    customer.meta = Meta {
-        id: new_id(),
-        created_at: now.clone(),
-        updated_at: now,
-        created_by: Some(actor.user_id.clone()),
-        version: 1,
-        deleted_at: None,
-    };
+    create_from(conn, actor, input, &Origin::now(actor))
+}
+
+/// Creates a customer with the history of `origin` (an import's), validated as [`create`]
+/// does.
+pub fn create_from(
+    conn: &Connection,
+    actor: &Actor,
+    input: &CustomerInput,
+    origin: &Origin,
+) -> AppResult<Customer> {
+    let (mut customer, tags) = checked(conn, actor, input)?;
+    customer.meta = origin.meta(&Timestamp::now().to_stored());
     conn.prepare_cached(&format!(
         "INSERT INTO customers ({META_COLUMNS}, {COLUMNS})
          VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
@@ -189,7 +189,7 @@ pub fn create(conn: &Connection, actor: &Actor, input: &CustomerInput) -> AppRes
         customer.owner_id,
     ])?;
     if let Some(tags) = tags {
-        records::set_tags(conn, KIND, &customer.meta.id, &tags)?;
+        records::add_tags(conn, KIND, &customer.meta.id, &tags)?;
         customer.tags = tags;
     }
     audit::record(
@@ -200,6 +200,24 @@ pub fn create(conn: &Connection, actor: &Actor, input: &CustomerInput) -> AppRes
     )?;
     notify_owner(conn, actor, None, &customer)?;
     Ok(customer)
+}
+
+/// Checks `input` as [`create`] does (permission, every field, assignment), writing
+/// nothing.
+pub fn check(conn: &Connection, actor: &Actor, input: &CustomerInput) -> AppResult<()> {
+    checked(conn, actor, input).map(|_| ())
+}
+
+/// A new customer from `input`, checked, and its tags.
+fn checked(
+    conn: &Connection,
+    actor: &Actor,
+    input: &CustomerInput,
+) -> AppResult<(Customer, Option<Vec<String>>)> {
+    records::require(actor, RecordAction::Create, KIND, Ownership::Own)?;
+    let (customer, tags) = merge(conn, &blank(), input)?;
+    records::check_assignment(actor, None, customer.owner_id.as_deref())?;
+    Ok((customer, tags))
 }
 
 fn blank() -> Customer {

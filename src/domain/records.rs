@@ -109,6 +109,42 @@ impl Meta {
     }
 }
 
+/// Where a new record comes from: when it was created and last changed, and who created
+/// it. The API makes records now, by the actor ([`Origin::now`]); an import keeps the history
+/// its file carries, so the record is written once, as it was. Either way its audit entry
+/// has the real time and actor.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    /// `None`: at the time of the write.
+    pub created_at: Option<String>,
+    /// `None`: at the time of the write.
+    pub updated_at: Option<String>,
+    pub created_by: String,
+}
+
+impl Origin {
+    /// Made now, by `actor`.
+    pub fn now(actor: &Actor) -> Origin {
+        Origin {
+            created_at: None,
+            updated_at: None,
+            created_by: actor.user_id.clone(),
+        }
+    }
+
+    /// The bookkeeping of a new record written at `now`: a fresh id, the first version.
+    pub fn meta(&self, now: &str) -> Meta {
+        Meta {
+            id: crate::domain::new_id(),
+            created_at: self.created_at.clone().unwrap_or_else(|| now.to_owned()),
+            updated_at: self.updated_at.clone().unwrap_or_else(|| now.to_owned()),
+            created_by: Some(self.created_by.clone()),
+            version: 1,
+            deleted_at: None,
+        }
+    }
+}
+
 /// 412 when the client's `If-Match` names another version.
 pub fn check_version(expected: Option<i64>, actual: i64) -> AppResult<()> {
     match expected {
@@ -255,6 +291,12 @@ pub fn set_tags(conn: &Connection, kind: Kind, id: &str, tags: &[String]) -> App
     let (table, column) = tag_table(kind);
     conn.prepare_cached(&format!("DELETE FROM {table} WHERE {column} = ?1"))?
         .execute([id])?;
+    add_tags(conn, kind, id, tags)
+}
+
+/// Gives a record tags besides those it has (a new record: none).
+pub fn add_tags(conn: &Connection, kind: Kind, id: &str, tags: &[String]) -> AppResult<()> {
+    let (table, column) = tag_table(kind);
     let mut insert = conn.prepare_cached(&format!(
         "INSERT OR IGNORE INTO {table} ({column}, tag) VALUES (?1, ?2)"
     ))?;

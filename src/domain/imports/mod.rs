@@ -9,6 +9,8 @@ pub mod mapping;
 pub mod reader;
 pub mod review;
 pub mod rows;
+#[cfg(test)]
+mod written_once;
 
 use std::collections::BTreeMap;
 

@@ -16,8 +16,8 @@ use crate::domain::clock::Timestamp;
 use crate::domain::contacts::{self, ContactInput};
 use crate::domain::currency::Currency;
 use crate::domain::customers::{self, CustomerInput};
-use crate::domain::leads::{self, LeadInput};
-use crate::domain::records::Kind;
+use crate::domain::leads::{self, LeadInput, StageDates};
+use crate::domain::records::{self, Kind, Origin};
 use crate::domain::tasks::{self, TaskInput};
 use crate::domain::values;
 use crate::error::{AppError, AppResult};
@@ -229,7 +229,11 @@ impl Job {
                         .meta
                         .id
                 }
-                None => customers::create(conn, &job.actor, &input)?.meta.id,
+                None => {
+                    customers::create_from(conn, &job.actor, &input, &job.origin(row))?
+                        .meta
+                        .id
+                }
             })
         })
     }
@@ -247,12 +251,15 @@ impl Job {
                 row.get(Field::LastName).map(str::to_owned),
             ),
         };
-        let customer_id = match self.customer_link(conn, row, errors)? {
-            Some(Link::Found(id)) => Some(Some(id)),
-            Some(Link::Pending) | Some(Link::Missing) => None,
-            None => self.company_for_contact(conn, row, errors)?,
+        let (customer_id, new_company) = match self.customer_link(conn, row, errors)? {
+            Some(Link::Found(id)) => (Some(Some(id)), None),
+            Some(Link::Pending) | Some(Link::Missing) => (None, None),
+            None => match self.company_for_contact(conn, row, errors)? {
+                Company::Known(id) => (id, None),
+                Company::New(company) => (None, Some(company)),
+            },
         };
-        let input = ContactInput {
+        let mut input = ContactInput {
             customer_id,
             first_name: Some(first),
             last_name: Some(last),
@@ -283,6 +290,16 @@ impl Job {
             (None, Some(d)) => contacts::find_by_phone_digits(conn, d),
             (None, None) => Ok(None),
         })?;
+        if let Some(company) = new_company {
+            // A row that fails must have written nothing (else its whole chunk runs again):
+            // the contact about to be created is checked as its create will check it (with
+            // the company, which passed its own checks, still to come) before the company is
+            // written.
+            if existing.is_none() || self.policy == OnDuplicate::Create {
+                contacts::check(conn, &self.actor, &input)?;
+            }
+            input.customer_id = Some(Some(self.create_company(conn, company)?));
+        }
         self.settle(conn, row, keys, existing, |conn, job, existing| {
             Ok(match existing {
                 Some(id) => {
@@ -290,7 +307,11 @@ impl Job {
                         .meta
                         .id
                 }
-                None => contacts::create(conn, &job.actor, &input)?.meta.id,
+                None => {
+                    contacts::create_from(conn, &job.actor, &input, &job.origin(row))?
+                        .meta
+                        .id
+                }
             })
         })
     }
@@ -350,38 +371,32 @@ impl Job {
             email: row.opt(Field::Email),
             phone: row.opt(Field::Phone),
         };
-        let closed_at = row.instant(Field::ClosedAt, errors);
-        let stage_changed_at = row.instant(Field::StageChangedAt, errors);
+        let dates = StageDates {
+            closed_at: row.instant(Field::ClosedAt, errors),
+            changed_at: row.instant(Field::StageChangedAt, errors),
+        };
         let keys = self.own_keys(row);
         if !errors.is_empty() {
             return Ok(Outcome::Skipped { id: String::new() });
         }
         let existing = self.find_duplicate(conn, row, &keys, |_| Ok(None))?;
         self.settle(conn, row, keys, existing, |conn, job, existing| {
-            let id = match existing {
+            Ok(match existing {
                 Some(id) => leads::update(conn, &job.actor, id, &input, None)?.meta.id,
                 None => {
-                    let id = leads::create(conn, &job.actor, &input, &job.base_currency)?
-                        .meta
-                        .id;
-                    let created = row.instant(Field::CreatedAt, &mut Vec::new());
-                    let changed = stage_changed_at.clone().or(created);
-                    conn.prepare_cached(
-                        "UPDATE leads SET
-                            stage_changed_at = coalesce(?2, stage_changed_at),
-                            closed_at = CASE WHEN closed_at IS NULL THEN NULL
-                                             ELSE coalesce(?3, ?2, closed_at) END
-                          WHERE id = ?1",
+                    let origin = job.origin(row);
+                    leads::create_from(
+                        conn,
+                        &job.actor,
+                        &input,
+                        &origin,
+                        &job.base_currency,
+                        &dates,
                     )?
-                    .execute(params![id, changed, closed_at])?;
-                    conn.prepare_cached(
-                        "UPDATE lead_stage_changes SET at = coalesce(?2, at) WHERE lead_id = ?1",
-                    )?
-                    .execute(params![id, changed])?;
-                    id
+                    .meta
+                    .id
                 }
-            };
-            Ok(id)
+            })
         })
     }
 
@@ -429,10 +444,13 @@ impl Job {
         }
         let existing = self.find_duplicate(conn, row, &keys, |_| Ok(None))?;
         self.settle(conn, row, keys, existing, |conn, job, existing| {
-            let id = match existing {
-                Some(id) => tasks::update(conn, &job.actor, id, &input, None)?.meta.id,
-                None => tasks::create(conn, &job.actor, &input)?.meta.id,
+            let Some(id) = existing else {
+                let origin = job.origin(row);
+                let task =
+                    tasks::create_from(conn, &job.actor, &input, &origin, completed_at.as_deref())?;
+                return Ok(task.meta.id);
             };
+            let id = tasks::update(conn, &job.actor, id, &input, None)?.meta.id;
             if completed_at.is_some() {
                 conn.prepare_cached(
                     "UPDATE tasks SET completed_at = ?2 WHERE id = ?1 AND completed_at IS NOT NULL",
@@ -499,14 +517,17 @@ impl Job {
         }
         let existing = self.find_duplicate(conn, row, &keys, |_| Ok(None))?;
         self.settle(conn, row, keys, existing, |conn, job, existing| {
-            let id = match existing {
-                Some(id) => {
-                    activities::update(conn, &job.actor, id, &input, None)?
-                        .meta
-                        .id
+            let Some(id) = existing else {
+                let mut origin = job.origin(row);
+                if let Some(author) = &created_by {
+                    origin.created_by.clone_from(author);
                 }
-                None => activities::create(conn, &job.actor, &input)?.meta.id,
+                let activity = activities::create_from(conn, &job.actor, &input, &origin)?;
+                return Ok(activity.meta.id);
             };
+            let id = activities::update(conn, &job.actor, id, &input, None)?
+                .meta
+                .id;
             if created_by.is_some() {
                 conn.prepare_cached("UPDATE activities SET created_by = ?2 WHERE id = ?1")?
                     .execute(params![id, created_by])?;
@@ -550,8 +571,8 @@ impl Job {
         Ok(natural(conn)?.map(Duplicate::Existing))
     }
 
-    /// Applies the policy, writes (`save` creates when given `None`, else updates), keeps
-    /// the history columns from the file, and remembers the row's keys.
+    /// Applies the policy, writes (`save` creates when given `None`, else updates), and
+    /// remembers the row's keys.
     fn settle(
         &mut self,
         conn: &Connection,
@@ -578,7 +599,6 @@ impl Job {
             }
             _ => {
                 let id = save(conn, self, None)?;
-                self.keep_history(conn, row, &id)?;
                 Outcome::Created { id }
             }
         };
@@ -598,22 +618,18 @@ impl Job {
         Ok(outcome)
     }
 
-    /// `created_at` and `updated_at` as the file has them (a team's history survives the
-    /// move); the audit entry keeps the real time of the import.
-    fn keep_history(&self, conn: &Connection, row: &RowView<'_>, id: &str) -> AppResult<()> {
+    /// A new record's history as the file has it (a team's history survives the move):
+    /// created and last changed when the file says, else now, by the importing user. Times
+    /// the file spells wrongly count as absent. The audit entry keeps the real time of the
+    /// import.
+    fn origin(&self, row: &RowView<'_>) -> Origin {
         let created = row.instant(Field::CreatedAt, &mut Vec::new());
         let updated = row.instant(Field::UpdatedAt, &mut Vec::new());
-        if created.is_none() && updated.is_none() {
-            return Ok(());
+        Origin {
+            updated_at: updated.or_else(|| created.clone()),
+            created_at: created,
+            created_by: self.actor.user_id.clone(),
         }
-        conn.prepare_cached(&format!(
-            "UPDATE {} SET created_at = coalesce(?2, created_at),
-                           updated_at = coalesce(?3, ?2, updated_at)
-              WHERE id = ?1",
-            self.kind.table()
-        ))?
-        .execute(params![id, created, updated])?;
-        Ok(())
     }
 
     /// The owner or assignee column as an input value: the user it names, or an error.
@@ -650,28 +666,21 @@ impl Job {
         Ok(found)
     }
 
-    /// A record of `kind` by its Rapport id or its id in the source system.
+    /// A live record of `kind` by its Rapport id or its id in the source system (one
+    /// lookup for the second when the value cannot be the first).
     fn link(&self, conn: &Connection, kind: Kind, raw: &str) -> AppResult<Link> {
-        let live = |id: &str| -> AppResult<bool> {
-            Ok(conn
-                .prepare_cached(&format!(
-                    "SELECT 1 FROM {} WHERE id = ?1 AND deleted_at IS NULL",
-                    kind.table()
-                ))?
-                .query_row([id], |_| Ok(()))
-                .optional()?
-                .is_some())
-        };
-        if live(raw)? {
+        if crate::domain::could_be_id(raw) && records::is_live(conn, kind, raw)? {
             return Ok(Link::Found(raw.to_owned()));
         }
         let known: Option<String> = conn
-            .prepare_cached("SELECT id FROM import_keys WHERE kind = ?1 AND external_id = ?2")?
+            .prepare_cached(&format!(
+                "SELECT k.id FROM import_keys k JOIN {} t ON t.id = k.id
+                  WHERE k.kind = ?1 AND k.external_id = ?2 AND t.deleted_at IS NULL",
+                kind.table()
+            ))?
             .query_row(params![kind.name(), raw], |r| r.get(0))
             .optional()?;
-        if let Some(id) = known
-            && live(&id)?
-        {
+        if let Some(id) = known {
             return Ok(Link::Found(id));
         }
         if self.dry_run && kind == self.kind && self.pending.contains_key(&format!("ext:{raw}")) {
@@ -716,26 +725,26 @@ impl Job {
         }
     }
 
-    /// A contact's company: an existing customer with its domain or name, or a new one
-    /// created for it (listed in `linked`). `None` when the row names no company; `Some(None)`
-    /// when an earlier row of this dry run creates it.
+    /// A contact's company: an existing customer with its domain or name, or a new one to
+    /// create for it, already checked as [`customers::create`] checks it (its problems are
+    /// the row's, named by the company columns).
     fn company_for_contact(
         &mut self,
         conn: &Connection,
         row: &RowView<'_>,
         errors: &mut Vec<CellError>,
-    ) -> AppResult<Option<Option<String>>> {
+    ) -> AppResult<Company> {
         if row.get(Field::CompanyName).is_none() && row.get(Field::CompanyDomain).is_none() {
-            return Ok(None);
+            return Ok(Company::Known(None));
         }
         if let Some(id) = self.existing_company(conn, row)? {
-            return Ok(Some(Some(id)));
+            return Ok(Company::Known(Some(Some(id))));
         }
         let domain = match values::domain("company_domain", row.get(Field::CompanyDomain)) {
             Ok(d) => d,
             Err(e) => {
                 errors.push(row.error(Field::CompanyDomain, e.message));
-                return Ok(None);
+                return Ok(Company::Known(None));
             }
         };
         let key = match &domain {
@@ -746,7 +755,7 @@ impl Job {
             ),
         };
         if self.dry_run && self.pending.contains_key(&key) {
-            return Ok(Some(None));
+            return Ok(Company::Known(Some(None)));
         }
         let name = row
             .get(Field::CompanyName)
@@ -757,14 +766,8 @@ impl Job {
             domain: Some(domain),
             ..CustomerInput::default()
         };
-        match customers::create(conn, &self.actor, &input) {
-            Ok(c) => {
-                if self.dry_run {
-                    self.remember(key, c.meta.id.clone());
-                }
-                self.linked.push(c.meta.id.clone());
-                Ok(Some(Some(c.meta.id)))
-            }
+        match customers::check(conn, &self.actor, &input) {
+            Ok(()) => Ok(Company::New(NewCompany { key, input })),
             Err(AppError::Validation(list)) => {
                 for e in list {
                     let field = if e.field == "domain" {
@@ -774,11 +777,38 @@ impl Job {
                     };
                     errors.push(row.error(field, e.message));
                 }
-                Ok(None)
+                Ok(Company::Known(None))
             }
             Err(e) => Err(e),
         }
     }
+
+    /// Creates a contact's company (listed in `linked`) and answers its id.
+    fn create_company(&mut self, conn: &Connection, company: NewCompany) -> AppResult<String> {
+        let id = customers::create(conn, &self.actor, &company.input)?
+            .meta
+            .id;
+        if self.dry_run {
+            self.remember(company.key, id.clone());
+        }
+        self.linked.push(id.clone());
+        Ok(id)
+    }
+}
+
+/// The company a contact row names.
+enum Company {
+    /// The contact's `customer_id` as an input value: `None` when the row names no company
+    /// (or one with problems), `Some(None)` when an earlier row of this dry run creates it.
+    Known(Option<Option<String>>),
+    /// Not there yet: created once the rest of the row has passed its checks.
+    New(NewCompany),
+}
+
+struct NewCompany {
+    /// Its natural key, remembered by a dry run.
+    key: String,
+    input: CustomerInput,
 }
 
 enum Duplicate {

@@ -22,8 +22,8 @@ use crate::domain::audit::{self, Entry};
 use crate::domain::clock::Timestamp;
 use crate::domain::currency::Currency;
 use crate::domain::notifications::{self, About, NotificationKind};
-use crate::domain::records::{self, Kind, META_COLUMNS, Meta};
-use crate::domain::{new_id, stages};
+use crate::domain::records::{self, Kind, META_COLUMNS, Meta, Origin};
+use crate::domain::stages;
 use crate::error::{AppError, AppResult};
 use input::{blank, merge};
 
@@ -125,18 +125,48 @@ pub fn create(
     input: &LeadInput,
     base_currency: &Currency,
 ) -> AppResult<Lead> {
+    let origin = Origin::now(actor);
+    create_from(
+        conn,
+        actor,
+        input,
+        &origin,
+        base_currency,
+        &StageDates::default(),
+    )
+}
+
+/// When a lead being imported entered its stage and closed, as its file has them.
+#[derive(Debug, Clone, Default)]
+pub struct StageDates {
+    /// When it entered its stage; `None`: when it was created.
+    pub changed_at: Option<String>,
+    /// When it closed, if its stage is won or lost; `None`: when it entered its stage.
+    pub closed_at: Option<String>,
+}
+
+/// Creates a lead with the history of `origin` and `dates` (an import's), validated as
+/// [`create`] does. Its stage history starts when it entered its stage.
+pub fn create_from(
+    conn: &Connection,
+    actor: &Actor,
+    input: &LeadInput,
+    origin: &Origin,
+    base_currency: &Currency,
+    dates: &StageDates,
+) -> AppResult<Lead> {
     records::require(actor, RecordAction::Create, KIND, Ownership::Own)?;
-    let now = Timestamp::now().to_stored();
-    let (mut lead, _) = merge(conn, &blank(base_currency), input, &now)?;
+    let meta = origin.meta(&Timestamp::now().to_stored());
+    let entered_at = dates
+        .changed_at
+        .clone()
+        .unwrap_or_else(|| meta.created_at.clone());
+    let (mut lead, _) = merge(conn, &blank(base_currency), input, &entered_at)?;
     records::check_assignment(actor, None, lead.assigned_to.as_deref())?;
-    lead.meta = Meta {
-        id: new_id(),
-        created_at: now.clone(),
-        updated_at: now.clone(),
-        created_by: Some(actor.user_id.clone()),
-        version: 1,
-        deleted_at: None,
-    };
+    if lead.closed_at.is_some() && dates.closed_at.is_some() {
+        lead.closed_at = dates.closed_at.clone();
+    }
+    lead.meta = meta;
     conn.prepare_cached(&format!(
         "INSERT INTO leads ({META_COLUMNS}, {COLUMNS})
          VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
@@ -165,7 +195,7 @@ pub fn create(
         lead.stage_changed_at,
         lead.closed_at,
     ])?;
-    record_stage_change(conn, actor, &lead.meta.id, None, &lead.stage, &now)?;
+    record_stage_change(conn, actor, &lead.meta.id, None, &lead.stage, &entered_at)?;
     audit::record(
         conn,
         Entry::new(Some(&actor.user_id), "lead.create", "lead")

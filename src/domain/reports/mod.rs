@@ -6,7 +6,7 @@
 mod figures;
 mod period;
 #[cfg(test)]
-mod scratch;
+pub(crate) mod scratch;
 #[cfg(test)]
 mod tests;
 

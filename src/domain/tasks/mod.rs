@@ -17,9 +17,8 @@ use crate::auth::permissions::{Ownership, RecordAction};
 use crate::domain::audit::{self, Entry};
 use crate::domain::choice::Choice;
 use crate::domain::clock::Timestamp;
-use crate::domain::new_id;
 use crate::domain::notifications::{self, About, NotificationKind};
-use crate::domain::records::{self, Kind, META_COLUMNS, Meta, nullable};
+use crate::domain::records::{self, Kind, META_COLUMNS, Meta, Origin, nullable};
 use crate::domain::values::{instant, multiline_text, required_text};
 use crate::error::{AppError, AppResult, Violations};
 
@@ -271,18 +270,28 @@ pub fn get(conn: &Connection, id: &str) -> AppResult<Task> {
 }
 
 pub fn create(conn: &Connection, actor: &Actor, input: &TaskInput) -> AppResult<Task> {
+    create_from(conn, actor, input, &Origin::now(actor), None)
+}
+
+/// Creates a task with the history of `origin` (an import's), validated as [`create`] does.
+/// A completed task was completed at `completed_at` (`None`: now).
+pub fn create_from(
+    conn: &Connection,
+    actor: &Actor,
+    input: &TaskInput,
+    origin: &Origin,
+    completed_at: Option<&str>,
+) -> AppResult<Task> {
     records::require(actor, RecordAction::Create, KIND, Ownership::Own)?;
     let mut task = merge(conn, actor, &blank(), input)?;
     let now = Timestamp::now().to_stored();
-    task.meta = Meta {
-        id: new_id(),
-        created_at: now.clone(),
-        updated_at: now.clone(),
-        created_by: Some(actor.user_id.clone()),
-        version: 1,
-        deleted_at: None,
-    };
-    settle_completion(Status::Pending, &mut task, actor, &now);
+    task.meta = origin.meta(&now);
+    settle_completion(
+        Status::Pending,
+        &mut task,
+        actor,
+        completed_at.unwrap_or(&now),
+    );
     conn.prepare_cached(&format!(
         "INSERT INTO tasks ({META_COLUMNS}, {COLUMNS})
          VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
