@@ -560,7 +560,7 @@ mod tests {
 
     #[test]
     fn a_selection_writes_exactly_its_live_rows() {
-        let mut conn = Connection::open_in_memory().unwrap();
+        let mut conn = crate::db::connection::open_in_memory().unwrap();
         crate::db::migrations::migrate(&mut conn, "mem").unwrap();
         conn.execute_batch(
             "INSERT INTO customers (id, name, created_at, updated_at) VALUES

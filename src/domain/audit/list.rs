@@ -166,7 +166,7 @@ mod tests {
     use crate::domain::audit::{Entry, record};
 
     fn db() -> Connection {
-        let mut conn = Connection::open_in_memory().unwrap();
+        let mut conn = crate::db::connection::open_in_memory().unwrap();
         crate::db::migrations::migrate(&mut conn, "mem").unwrap();
         conn
     }

@@ -14,6 +14,7 @@ use super::*;
 use crate::auth::actor::Via;
 use crate::auth::permissions::Role;
 use crate::db::DbOptions;
+use crate::domain::clock::Zone;
 use crate::domain::reports::{self, Period, scratch};
 
 /// Rows written per (table, insert/update/delete), as SQLite's update hook reports them
@@ -153,7 +154,8 @@ impl Fixture {
     fn assert_reports_match_the_records(&self) {
         self.db
             .write_blocking(|conn| {
-                let today = reports::today();
+                let utc = Zone::utc();
+                let today = utc.today();
                 let base = Currency::usd();
                 for owner in [None, Some("u1"), Some("u2")] {
                     let period = Period {
@@ -162,8 +164,8 @@ impl Fixture {
                         owner_id: owner.map(str::to_owned),
                         money: true,
                     };
-                    let kept = reports::dashboard(conn, &period, &base, today)?;
-                    let fresh = scratch::dashboard(conn, &period, base.as_str(), today);
+                    let kept = reports::dashboard(conn, &period, &base, &utc, today)?;
+                    let fresh = scratch::dashboard(conn, &period, base.as_str(), &utc, today);
                     assert_eq!(kept, fresh, "{owner:?}");
                 }
                 let before = report_rows(conn)?;
