@@ -204,13 +204,16 @@ pub fn endpoints() -> Vec<Endpoint> {
     ]
 }
 
+/// A path and the routes (one per method) it answers.
+type PathRoutes = (&'static str, Vec<Route>);
+
 /// Registers the route table: one resource per path, answering 405 to other methods, in a
 /// scope per collection (`/api/v1/leads`, …). actix tries resources in order and matches a
 /// path with parameters by regex, so a flat table of a hundred paths cost every request
 /// dozens of regex runs (5% of the CPU under the list and get loads); a scope is first
 /// matched by its plain prefix.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    let mut scopes: Vec<(&'static str, Vec<(&'static str, Vec<Route>)>)> = Vec::new();
+    let mut scopes: Vec<(&'static str, Vec<PathRoutes>)> = Vec::new();
     for endpoint in endpoints() {
         let prefix = scope_of(endpoint.path);
         let i = match scopes.iter().position(|(p, _)| *p == prefix) {
