@@ -696,12 +696,23 @@ fn runner_alive(runner: &str) -> bool {
         return true;
     }
     match runner.split('/').next().and_then(|p| p.parse::<u32>().ok()) {
-        Some(pid) if pid != std::process::id() => {
-            std::path::Path::new(&format!("/proc/{pid}")).exists()
-        }
+        Some(pid) if pid != std::process::id() => process_running(pid),
         // Our pid with another token: a previous life of this process.
         _ => false,
     }
+}
+
+/// Whether process `pid` exists and has not ended: a killed process stays listed as a zombie
+/// until its parent reaps it, and its job must be undone meanwhile all the same.
+fn process_running(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // `pid (command) state …`: the command may itself contain spaces and parentheses.
+    let state = stat
+        .rfind(')')
+        .and_then(|end| stat[end + 1..].trim_start().chars().next());
+    !matches!(state, None | Some('Z' | 'X'))
 }
 
 /// Undoes the jobs a process that stopped (crashed, killed, powered off) left unfinished.
@@ -1072,6 +1083,22 @@ mod tests {
         assert_eq!(leftovers, 0);
         assert!(chain.is_empty(), "{chain:?}");
         assert_eq!(recover(&db).unwrap(), 0, "undone once");
+    }
+
+    /// A killed runner is dead even while it lingers as a zombie its parent has not reaped.
+    #[test]
+    fn a_zombie_runner_counts_as_stopped() {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        // Not waited for yet: the child has exited and is a zombie.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while process_running(pid) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(!process_running(pid));
+        assert!(!runner_alive(&format!("{pid}/some-token")));
+        child.wait().unwrap();
+        assert!(process_running(std::process::id()));
     }
 
     #[test]
