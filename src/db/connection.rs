@@ -27,11 +27,11 @@ pub fn assert_sqlite_version() -> Result<(), String> {
     Ok(())
 }
 
-/// Page cache of the writer and of command-line connections: one connection, so it can be
-/// large. Writes touch the upper B-tree pages of every index over and over, and an import
-/// walks its indexes all over (100k contacts: 22.5 s with 4 MB, see benches/README.md);
-/// memory is only taken as pages are used.
-const WRITER_CACHE_KIB: i64 = 32_768;
+/// Page cache of the writer and of command-line connections. Writes keep coming back to the
+/// upper B-tree pages of every index, which fit; a larger cache fills with leaf pages under a
+/// stream of creates (32 MB: peak RSS 72 MB under the benchmark loads) and saved an import
+/// of 100k contacts only 8% (benches/README.md).
+const WRITER_CACHE_KIB: i64 = 4_096;
 
 /// Page cache of each reader connection (there are `--db-readers` + 2 of them). Small:
 /// every reader would otherwise keep its own copy of the same hot pages (six readers with

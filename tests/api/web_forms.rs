@@ -435,6 +435,40 @@ async fn the_board_shows_a_column_per_stage_and_moves_cards_without_javascript()
     );
 }
 
+/// A column shows its first 50 cards, and above them the stage's exact count and value.
+#[actix_web::test]
+async fn the_board_counts_and_sums_every_lead_of_a_stage_not_just_the_shown_cards() {
+    let app = spawn_app().await;
+    let admin = app.bootstrap_admin().await;
+    for n in 0..52 {
+        app.post(
+            "/api/v1/leads",
+            &admin.token,
+            json!({"title": format!("Deal {n}"), "value_cents": 1_000}),
+        )
+        .await;
+    }
+    app.post(
+        "/api/v1/leads",
+        &admin.token,
+        json!({"title": "Euro deal", "value_cents": 500, "currency": "EUR"}),
+    )
+    .await;
+    let (b, _) = signed_in(&app, &admin).await;
+    let board = page_text(&b, &app.url("/leads/board")).await;
+    assert!(board.contains(">53</span>"), "the exact count");
+    assert!(
+        board.contains("520.00 USD + 5.00 EUR"),
+        "the exact value per currency, base first"
+    );
+    assert!(board.contains("All 53 New leads"));
+    assert_eq!(
+        board.matches("class=\"leadcard").count(),
+        50,
+        "50 cards shown"
+    );
+}
+
 #[actix_web::test]
 async fn a_customer_goes_to_the_trash_with_its_people_and_comes_back_with_them() {
     let app = spawn_app().await;

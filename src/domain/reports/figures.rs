@@ -47,7 +47,7 @@ pub(super) fn compute(
     };
     let (first, after) = (start(period.from)?, start(period.to + Duration::days(1))?);
     response_hours(conn, &first, &after, owner, &mut owners)?;
-    let stages = pipeline(conn, owner, base)?;
+    let stages = pipeline(conn, owner, base, false)?;
     let (tasks_overdue, tasks_due_today) = tasks_due(conn, &day_string(today), owner)?;
     let kpis = kpis(&owners, &stages, base, tasks_overdue, tasks_due_today);
     let reps = reps(conn, owners, base)?;
@@ -192,17 +192,23 @@ fn response_hours(
     Ok(())
 }
 
-/// Open stages in pipeline order, with each one's value per currency for the forecast.
-fn pipeline(conn: &Connection, owner: Option<&str>, base: &str) -> AppResult<Vec<StageFigure>> {
+/// Stages in pipeline order (the open ones only, unless `all`), with each one's leads and
+/// value per currency.
+pub(super) fn pipeline(
+    conn: &Connection,
+    owner: Option<&str>,
+    base: &str,
+    all: bool,
+) -> AppResult<Vec<StageFigure>> {
     let mut stmt = conn.prepare_cached(
         "SELECT s.key, s.label, s.probability, p.currency, sum(p.leads), sum(p.value_cents)
            FROM stages s
            LEFT JOIN report_pipeline p ON p.stage = s.key AND (?1 IS NULL OR p.owner_id = ?1)
-          WHERE s.kind = 'open'
+          WHERE ?2 OR s.kind = 'open'
           GROUP BY s.key, p.currency
           ORDER BY s.position, s.key",
     )?;
-    let mut rows = stmt.query(params![owner])?;
+    let mut rows = stmt.query(params![owner, all])?;
     let mut stages: Vec<StageFigure> = Vec::new();
     while let Some(r) = rows.next()? {
         let key: String = r.get(0)?;

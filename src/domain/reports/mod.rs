@@ -135,6 +135,18 @@ pub struct RepFigure {
     pub responded_leads: i64,
 }
 
+/// Every stage's live leads now and their value per currency, base currency first, from the
+/// rollup that writes keep current (the pipeline board's column headers, which show only the
+/// first cards). `owner_id` narrows them to one owner: the assignee, or the creator of an
+/// unassigned lead. Amounts are for the caller to hide from those who may not see money.
+pub fn stage_totals(
+    conn: &Connection,
+    owner_id: Option<&str>,
+    base: &Currency,
+) -> AppResult<Vec<StageFigure>> {
+    figures::pipeline(conn, owner_id, base.as_str(), true)
+}
+
 /// The dashboard for `period`, as of `today` (the tasks' overdue and due-today split), both
 /// in `zone`: the zone the connection's report tables are built for.
 pub fn dashboard(

@@ -9,6 +9,7 @@ use maud::{Markup, html};
 
 use crate::domain::leads::{self, Lead};
 use crate::domain::list::{ListParams, Page};
+use crate::domain::reports::{self, StageFigure};
 use crate::domain::stages::{self, Stage, StageKind};
 use crate::state::AppState;
 use crate::web::components::{ListUrl, Select, csrf_field, money};
@@ -38,7 +39,8 @@ pub async fn board(
     .value("assigned_to")
     .to_owned();
     let mine = assignee.clone();
-    let (stages, columns, names) = state
+    let base = state.config.base_currency.clone();
+    let (stages, columns, totals, names) = state
         .read_as(&viewer.credentials, move |conn, actor| {
             let stages = stages::list(conn)?;
             let mut columns = Vec::new();
@@ -62,7 +64,9 @@ pub async fn board(
                 .flat_map(|p| &p.items)
                 .map(|l| l.assigned_to.as_deref().or(l.meta.created_by.as_deref()));
             let names = people::names(conn, owners)?;
-            Ok((stages, columns, names))
+            let owner = (!mine.is_empty()).then_some(mine.as_str());
+            let totals = reports::stage_totals(conn, owner, &base)?;
+            Ok((stages, columns, totals, names))
         })
         .await?;
     let back = ListUrl {
@@ -86,7 +90,8 @@ pub async fn board(
         p.muted.small { "Drag a card to another stage, or use its “Move” menu." }
         div.board {
             @for (stage, page) in stages.iter().zip(&columns) {
-                (column(&viewer, stage, page, &stages, &names, &back))
+                @let total = totals.iter().find(|t| t.stage == stage.key);
+                (column(&viewer, stage, page, total, &stages, &names, &back))
             }
         }
     };
@@ -100,19 +105,14 @@ pub async fn board(
     Ok(respond(&req, HttpResponse::Ok(), markup))
 }
 
-/// The column's sum per currency, for what it shows.
-fn totals(items: &[Lead]) -> String {
-    let mut by_currency: Vec<(&str, i64)> = Vec::new();
-    for l in items {
-        let Some(v) = l.value_cents else { continue };
-        match by_currency.iter_mut().find(|(c, _)| *c == l.currency) {
-            Some((_, sum)) => *sum = sum.saturating_add(v),
-            None => by_currency.push((&l.currency, v)),
-        }
-    }
-    by_currency
+/// A stage's value per currency, base currency first: "$1,200.00 + €300.00".
+fn amounts(total: &StageFigure) -> String {
+    total
+        .amounts
         .iter()
-        .map(|(c, v)| money(*v, c))
+        .flatten()
+        .filter(|a| a.value_cents != 0)
+        .map(|a| money(a.value_cents, &a.currency))
         .collect::<Vec<_>>()
         .join(" + ")
 }
@@ -121,26 +121,28 @@ fn column(
     viewer: &Viewer,
     stage: &Stage,
     page: &Page<Lead>,
+    total: Option<&StageFigure>,
     stages: &[Stage],
     names: &HashMap<String, String>,
     back: &str,
 ) -> Markup {
     let more = page.next_cursor.is_some();
+    let count = total.map_or(page.items.len() as i64, |t| t.leads);
     let lost = stage.kind == StageKind::Lost;
     html! {
         section.column data-stage=(stage.key) data-lost[lost] aria-label=(stage.label) {
             header {
                 h2 { (stage.label) }
-                span.count { (page.items.len()) @if more { "+" } }
-                @if sees_value(viewer) {
-                    @let sum = totals(&page.items);
-                    @if !sum.is_empty() { p.total { (sum) @if more { span.muted { " (shown)" } } } }
+                span.count title="Leads in this stage (assigned, or created and unassigned, for “Me”)" { (count) }
+                @if let (true, Some(total)) = (sees_value(viewer), total) {
+                    @let sum = amounts(total);
+                    @if !sum.is_empty() { p.total { (sum) } }
                 }
             }
             ol.cards {
                 @for l in &page.items { (card(viewer, l, stages, names, back)) }
             }
-            @if more { a.small href=(format!("/leads?stage={}", stage.key)) { "All " (stage.label) " leads →" } }
+            @if more { a.small href=(format!("/leads?stage={}", stage.key)) { "All " (count) " " (stage.label) " leads →" } }
         }
     }
 }
