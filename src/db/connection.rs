@@ -37,7 +37,7 @@ const WRITER_CACHE_KIB: i64 = 4_096;
 /// every reader would otherwise keep its own copy of the same hot pages (six readers with
 /// 16 MB each peaked at 120 MB of RSS under the benchmark loads), and a page missing here
 /// is one `pread` from the OS page cache, which holds it once for all of them.
-pub const READER_CACHE_KIB: i64 = 2_048;
+pub const READER_CACHE_KIB: i64 = 1_024;
 
 /// Per-connection settings. `journal_mode=WAL` is persistent in the file but is set on every
 /// open so a file created by another tool is converted.
