@@ -50,6 +50,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
             include_str!("migrations/0009_reports_backfill.sql")
         ),
     ),
+    (
+        "0010_leads_stage_sorts",
+        include_str!("migrations/0010_leads_stage_sorts.sql"),
+    ),
 ];
 
 /// The schema version this binary writes.
