@@ -435,6 +435,29 @@ async fn the_board_shows_a_column_per_stage_and_moves_cards_without_javascript()
     );
 }
 
+/// A list page shows 25 rows and a link to the next page, unless the URL asks for more.
+#[actix_web::test]
+async fn a_list_page_shows_25_rows_unless_the_url_asks_for_more() {
+    let app = spawn_app().await;
+    let admin = app.bootstrap_admin().await;
+    for n in 0..30 {
+        app.post(
+            "/api/v1/customers",
+            &admin.token,
+            json!({"name": format!("Company {n:02}")}),
+        )
+        .await;
+    }
+    let (b, _) = signed_in(&app, &admin).await;
+    let rows = |html: &str| html.matches("name=\"ids\"").count();
+    let first = page_text(&b, &app.url("/customers")).await;
+    assert_eq!(rows(&first), 25);
+    assert!(first.contains("Next page"));
+    let all = page_text(&b, &app.url("/customers?limit=50")).await;
+    assert_eq!(rows(&all), 30);
+    assert!(!all.contains("Next page"));
+}
+
 /// A column shows its first 50 cards, and above them the stage's exact count and value.
 #[actix_web::test]
 async fn the_board_counts_and_sums_every_lead_of_a_stage_not_just_the_shown_cards() {

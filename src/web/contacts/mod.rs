@@ -16,7 +16,7 @@ use crate::domain::tasks;
 use crate::domain::timeline;
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::web::components::{ListUrl, Select, day, empty_state};
+use crate::web::components::{ListUrl, Select, day, empty_state, paged};
 use crate::web::error::WebError;
 use crate::web::flash::Flash;
 use crate::web::layout::{self, Nav, respond};
@@ -37,7 +37,7 @@ pub async fn list(
     query: Query,
 ) -> WebResult {
     let raw = query.into_inner();
-    let params = ListParams::parse(&raw, &contacts::LIST)?;
+    let params = ListParams::parse(&paged(&raw), &contacts::LIST)?;
     let (sort, desc) = (params.sort, params.desc);
     let (page, names, companies) = state
         .read_as(&viewer.credentials, move |conn, _| {

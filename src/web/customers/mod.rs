@@ -18,7 +18,7 @@ use crate::domain::stages::{self, Stage};
 use crate::domain::tasks::{self, Task};
 use crate::domain::timeline::{self, TimelineItem};
 use crate::state::AppState;
-use crate::web::components::{ListUrl, Select, day, empty_state};
+use crate::web::components::{ListUrl, Select, day, empty_state, paged};
 use crate::web::error::WebError;
 use crate::web::flash::Flash;
 use crate::web::layout::{self, Nav, respond};
@@ -41,7 +41,7 @@ pub async fn list(
     query: Query,
 ) -> WebResult {
     let raw = query.into_inner();
-    let params = ListParams::parse(&raw, &customers::LIST)?;
+    let params = ListParams::parse(&paged(&raw), &customers::LIST)?;
     let (sort, desc) = (params.sort, params.desc);
     let (page, names) = state
         .read_as(&viewer.credentials, move |conn, _| {

@@ -22,7 +22,7 @@ use crate::domain::timeline::{self, TimelineItem, TimelineParams};
 use crate::error::{AppError, FieldError};
 use crate::state::AppState;
 use crate::web::components::{
-    Input, ListUrl, Select, csrf_field, day, empty_state, form_errors, money,
+    Input, ListUrl, Select, csrf_field, day, empty_state, form_errors, money, paged,
 };
 use crate::web::error::{WebError, safe_next};
 use crate::web::flash::Flash;
@@ -68,7 +68,7 @@ pub async fn list(
     query: Query,
 ) -> WebResult {
     let raw = query.into_inner();
-    let for_read = raw.clone();
+    let for_read = paged(&raw);
     let (page, stages, names, sort, desc) = state
         .read_as(&viewer.credentials, move |conn, actor| {
             let params = ListParams::parse(&for_read, leads::list_spec(actor))?;

@@ -15,7 +15,7 @@ use crate::domain::{contacts, customers, leads};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::components::{
-    Input, ListUrl, Select, csrf_field, day, empty_state, options_with_any,
+    Input, ListUrl, Select, csrf_field, day, empty_state, options_with_any, paged,
 };
 use crate::web::error::{WebError, safe_next};
 use crate::web::flash::Flash;
@@ -47,7 +47,7 @@ pub async fn list(
     query: Query,
 ) -> WebResult {
     let raw = query.into_inner();
-    let params = ListParams::parse(&raw, &tasks::LIST)?;
+    let params = ListParams::parse(&paged(&raw), &tasks::LIST)?;
     let (sort, desc) = (params.sort, params.desc);
     let (page, names) = state
         .read_as(&viewer.credentials, move |conn, _| {
