@@ -435,9 +435,9 @@ async fn the_board_shows_a_column_per_stage_and_moves_cards_without_javascript()
     );
 }
 
-/// A list page shows 25 rows and a link to the next page, unless the URL asks for more.
+/// A list page shows 20 rows and a link to the next page, unless the URL asks for more.
 #[actix_web::test]
-async fn a_list_page_shows_25_rows_unless_the_url_asks_for_more() {
+async fn a_list_page_shows_20_rows_unless_the_url_asks_for_more() {
     let app = spawn_app().await;
     let admin = app.bootstrap_admin().await;
     for n in 0..30 {
@@ -451,7 +451,7 @@ async fn a_list_page_shows_25_rows_unless_the_url_asks_for_more() {
     let (b, _) = signed_in(&app, &admin).await;
     let rows = |html: &str| html.matches("name=\"ids\"").count();
     let first = page_text(&b, &app.url("/customers")).await;
-    assert_eq!(rows(&first), 25);
+    assert_eq!(rows(&first), 20);
     assert!(first.contains("Next page"));
     let all = page_text(&b, &app.url("/customers?limit=50")).await;
     assert_eq!(rows(&all), 30);
