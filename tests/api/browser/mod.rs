@@ -7,6 +7,7 @@
 //! browser's last screen is saved under `target/browser-failures/` and its path printed.
 
 mod admin;
+mod daily;
 mod import;
 mod journey;
 
