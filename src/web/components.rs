@@ -211,6 +211,17 @@ impl ListUrl<'_> {
         }
     }
 
+    /// The end of a list's filter form: the sort it keeps, Apply, and Clear when filtered.
+    pub fn filter_buttons(&self) -> Markup {
+        html! {
+            @for key in ["sort", "order"] {
+                @if !self.value(key).is_empty() { input type="hidden" name=(key) value=(self.value(key)); }
+            }
+            button type="submit" { "Apply" }
+            @if self.filtered() { a.clear href=(self.path) { "Clear" } }
+        }
+    }
+
     pub fn filtered(&self) -> bool {
         self.query
             .iter()
@@ -261,6 +272,16 @@ pub fn paged(raw: &[(String, String)]) -> Vec<(String, String)> {
 
 /// Rows per list page in the web app.
 const PAGE_ROWS: &str = "20";
+
+/// A record form's buttons: create or save, and the way back.
+pub fn form_actions(editing: bool, create: &str, back: &str) -> Markup {
+    html! {
+        div.actions {
+            button.primary type="submit" { @if editing { "Save changes" } @else { (create) } }
+            a href=(back) { "Cancel" }
+        }
+    }
+}
 
 /// What an empty list says: a first step for a new team, or a way out of a filter.
 pub fn empty_state(filtered: bool, clear_href: &str, title: &str, first_step: Markup) -> Markup {

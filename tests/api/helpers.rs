@@ -447,6 +447,31 @@ pub fn error_fields(body: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// A browser signed in as `who`, with the CSRF token its forms carry (one per session: every
+/// page's forms carry the same).
+pub async fn signed_in(app: &TestApp, who: &Login) -> (Client, String) {
+    let (b, _) = app.browser_sign_in(&who.email, PASSWORD).await;
+    let csrf = csrf_from(&page_text(&b, &app.url("/profile")).await);
+    (b, csrf)
+}
+
+/// Posts a form as a browser would; answers the status, the `Location` (empty without one)
+/// and the body.
+pub async fn post_form(
+    b: &Client,
+    url: &str,
+    form: &[(&str, &str)],
+) -> (StatusCode, String, String) {
+    let res = b.post(url).form(form).send().await.unwrap();
+    let status = res.status();
+    let location = res
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, location, res.text().await.unwrap())
+}
+
 /// The body of a GET, as a browser would load it.
 pub async fn page_text(client: &Client, url: &str) -> String {
     client.get(url).send().await.unwrap().text().await.unwrap()

@@ -7,7 +7,7 @@ use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    Login, Options, PASSWORD, TestApp, csrf_from, page_text, spawn_app, spawn_app_with,
+    Login, Options, PASSWORD, TestApp, page_text, post_form, signed_in, spawn_app, spawn_app_with,
 };
 
 const PAGES: [&str; 5] = [
@@ -18,27 +18,9 @@ const PAGES: [&str; 5] = [
     "/admin/backups",
 ];
 
-/// A browser signed in as `who`, with the CSRF token its forms carry.
-async fn signed_in(app: &TestApp, who: &Login) -> (Client, String) {
-    let (b, _) = app.browser_sign_in(&who.email, PASSWORD).await;
-    let csrf = csrf_from(&page_text(&b, &app.url("/profile")).await);
-    (b, csrf)
-}
-
 async fn get(b: &Client, url: &str) -> (StatusCode, String) {
     let res = b.get(url).send().await.unwrap();
     (res.status(), res.text().await.unwrap())
-}
-
-async fn post(b: &Client, url: &str, form: &[(&str, &str)]) -> (StatusCode, String, String) {
-    let res = b.post(url).form(form).send().await.unwrap();
-    let status = res.status();
-    let location = res
-        .headers()
-        .get("location")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    (status, location, res.text().await.unwrap())
 }
 
 /// The value of `attr` on the first tag after `marker`.
@@ -156,7 +138,7 @@ async fn other_roles_get_the_forbidden_page_on_every_admin_route() {
         for (path, fields) in posts {
             let mut form = vec![("csrf_token", csrf.as_str())];
             form.extend(fields);
-            let (status, _, html) = post(&b, &app.url(path), &form).await;
+            let (status, _, html) = post_form(&b, &app.url(path), &form).await;
             assert_eq!(status, StatusCode::FORBIDDEN, "{role} POST {path}");
             assert!(html.contains("Not allowed"), "{role} POST {path}");
         }
@@ -191,7 +173,7 @@ async fn an_admin_adds_users_who_can_then_sign_in() {
     let (b, csrf) = signed_in(&app, &admin).await;
 
     // A mistake keeps what was typed, except the password.
-    let (status, _, html) = post(
+    let (status, _, html) = post_form(
         &b,
         &app.url("/admin/users"),
         &[
@@ -209,7 +191,7 @@ async fn an_admin_adds_users_who_can_then_sign_in() {
     assert!(html.contains("f-email-error") && !html.contains("secret that stays secret"));
 
     // No password typed: one is generated and shown once.
-    let (status, _, html) = post(
+    let (status, _, html) = post_form(
         &b,
         &app.url("/admin/users"),
         &[
@@ -239,7 +221,7 @@ async fn an_admin_adds_users_who_can_then_sign_in() {
     );
 
     // A password typed by the admin is used as is, and not shown.
-    let (status, _, html) = post(
+    let (status, _, html) = post_form(
         &b,
         &app.url("/admin/users"),
         &[
@@ -256,7 +238,7 @@ async fn an_admin_adds_users_who_can_then_sign_in() {
     app.login("alan@example.com", PASSWORD).await;
 
     // The same e-mail twice is refused on the form.
-    let (status, _, html) = post(
+    let (status, _, html) = post_form(
         &b,
         &app.url("/admin/users"),
         &[
@@ -279,7 +261,7 @@ async fn roles_change_deactivation_refuses_sign_in_and_resets_end_sessions() {
     let (b, csrf) = signed_in(&app, &admin).await;
     let back = "/admin/users?role=sales";
 
-    let (status, location, _) = post(
+    let (status, location, _) = post_form(
         &b,
         &app.url(&format!("/admin/users/{}/role", rep.id)),
         &[("csrf_token", &csrf), ("role", "manager"), ("back", back)],
@@ -288,7 +270,7 @@ async fn roles_change_deactivation_refuses_sign_in_and_resets_end_sessions() {
     assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, back));
     assert_eq!(user_json(&app, &admin, &rep.id).await["role"], "manager");
 
-    let (status, _, _) = post(
+    let (status, _, _) = post_form(
         &b,
         &app.url(&format!("/admin/users/{}/active", rep.id)),
         &[
@@ -305,7 +287,7 @@ async fn roles_change_deactivation_refuses_sign_in_and_resets_end_sessions() {
     assert!(list.contains(&rep.email) && list.contains("Reactivate"));
 
     // The domain's refusals come back as messages on the page.
-    let (status, _, html) = post(
+    let (status, _, html) = post_form(
         &b,
         &app.url(&format!("/admin/users/{}/active", admin.id)),
         &[("csrf_token", &csrf), ("active", "false")],
@@ -316,7 +298,7 @@ async fn roles_change_deactivation_refuses_sign_in_and_resets_end_sessions() {
         html.contains("You cannot deactivate your own account"),
         "{html}"
     );
-    let (status, _, html) = post(
+    let (status, _, html) = post_form(
         &b,
         &app.url(&format!("/admin/users/{}/role", admin.id)),
         &[("csrf_token", &csrf), ("role", "sales"), ("back", back)],
@@ -329,7 +311,7 @@ async fn roles_change_deactivation_refuses_sign_in_and_resets_end_sessions() {
         "the choice stays"
     );
     assert_eq!(user_json(&app, &admin, &admin.id).await["role"], "admin");
-    let (status, _, html) = post(
+    let (status, _, html) = post_form(
         &b,
         &app.url(&format!("/admin/users/{}/role", rep.id)),
         &[("csrf_token", &csrf), ("role", "wizard")],
@@ -338,7 +320,7 @@ async fn roles_change_deactivation_refuses_sign_in_and_resets_end_sessions() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html.contains("Role must be one of admin, manager, sales, support."));
 
-    let (status, _, _) = post(
+    let (status, _, _) = post_form(
         &b,
         &app.url(&format!("/admin/users/{}/active", rep.id)),
         &[("csrf_token", &csrf), ("active", "true")],
@@ -348,7 +330,7 @@ async fn roles_change_deactivation_refuses_sign_in_and_resets_end_sessions() {
     let rep = app.login(&rep.email, PASSWORD).await;
 
     // A reset shows the new password once and ends the user's sessions.
-    let (status, _, html) = post(
+    let (status, _, html) = post_form(
         &b,
         &app.url(&format!("/admin/users/{}/reset-password", rep.id)),
         &[("csrf_token", &csrf)],
@@ -360,7 +342,7 @@ async fn roles_change_deactivation_refuses_sign_in_and_resets_end_sessions() {
     assert_eq!(app.login_response(&rep.email, PASSWORD).await.status(), 401);
     app.login(&rep.email, &fresh).await;
     // Not for oneself: that would end this session before the password could be shown.
-    let (status, _, html) = post(
+    let (status, _, html) = post_form(
         &b,
         &app.url(&format!("/admin/users/{}/reset-password", admin.id)),
         &[("csrf_token", &csrf)],
@@ -373,7 +355,7 @@ async fn roles_change_deactivation_refuses_sign_in_and_resets_end_sessions() {
     // Another admin may be demoted; an admin who demotes themselves leaves the admin pages.
     let second = app.user(&admin, "admin").await;
     let (b2, csrf2) = signed_in(&app, &second).await;
-    let (status, location, _) = post(
+    let (status, location, _) = post_form(
         &b2,
         &app.url(&format!("/admin/users/{}/role", second.id)),
         &[("csrf_token", &csrf2), ("role", "manager")],
@@ -433,7 +415,7 @@ async fn post_pairs(
     form: &[(String, String)],
 ) -> (StatusCode, String, String) {
     let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    post(b, url, &pairs).await
+    post_form(b, url, &pairs).await
 }
 
 #[actix_web::test]
@@ -704,14 +686,14 @@ async fn hostile_text_is_escaped_on_every_admin_page() {
     }
     let filtered = format!("/admin/audit?actor_id={}", evil.id);
     pages.push((filtered.clone(), page_text(&b, &app.url(&filtered)).await));
-    let (_, _, html) = post(
+    let (_, _, html) = post_form(
         &b,
         &app.url(&format!("/admin/users/{}/reset-password", evil.id)),
         &[("csrf_token", &csrf)],
     )
     .await;
     pages.push(("reset".into(), html));
-    let (_, _, html) = post(
+    let (_, _, html) = post_form(
         &b,
         &app.url("/admin/users"),
         &[("csrf_token", &csrf), ("name", hostile), ("email", "bad")],
@@ -747,17 +729,17 @@ async fn a_form_without_its_csrf_token_is_refused() {
         if let Some(t) = token {
             form.push(("csrf_token", t));
         }
-        let (status, _, html) = post(&b, &app.url("/admin/users"), &form).await;
+        let (status, _, html) = post_form(&b, &app.url("/admin/users"), &form).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
         assert!(html.contains("This form has expired"));
-        let (status, _, _) = post(
+        let (status, _, _) = post_form(
             &b,
             &app.url(&format!("/admin/users/{}/active", rep.id)),
             &[("active", "false")],
         )
         .await;
         assert_eq!(status, StatusCode::FORBIDDEN);
-        let (status, _, _) = post(
+        let (status, _, _) = post_form(
             &b,
             &app.url("/admin/stages"),
             &[("s.0.key", "new"), ("op", "save")],

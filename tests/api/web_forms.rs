@@ -1,27 +1,10 @@
 //! Contact and lead forms: created from their customer's page, edited, and a stale edit
 //! that shows the other change instead of overwriting it.
 
-use reqwest::{Client, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Login, PASSWORD, TestApp, csrf_from, page_text, spawn_app};
-
-async fn signed_in(app: &TestApp, who: &Login) -> (Client, String) {
-    let (b, _) = app.browser_sign_in(&who.email, PASSWORD).await;
-    let csrf = csrf_from(&page_text(&b, &app.url("/contacts")).await);
-    (b, csrf)
-}
-
-async fn post(b: &Client, url: &str, form: &[(&str, &str)]) -> (StatusCode, String, String) {
-    let res = b.post(url).form(form).send().await.unwrap();
-    let status = res.status();
-    let location = res
-        .headers()
-        .get("location")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    (status, location, res.text().await.unwrap())
-}
+use crate::helpers::{page_text, post_form, signed_in, spawn_app};
 
 #[actix_web::test]
 async fn a_contact_is_added_from_its_company_and_edited() {
@@ -40,7 +23,7 @@ async fn a_contact_is_added_from_its_company_and_edited() {
     let form = page_text(&b, &app.url(&format!("/contacts/new?customer_id={cid}"))).await;
     assert!(form.contains("New contact at Acme"));
 
-    let (status, _, html) = post(
+    let (status, _, html) = post_form(
         &b,
         &app.url("/contacts"),
         &[
@@ -58,7 +41,7 @@ async fn a_contact_is_added_from_its_company_and_edited() {
         "the e-mail is refused too: {html}"
     );
 
-    let (status, location, _) = post(
+    let (status, location, _) = post_form(
         &b,
         &app.url("/contacts"),
         &[
@@ -80,7 +63,7 @@ async fn a_contact_is_added_from_its_company_and_edited() {
     );
 
     let edit = app.url(&format!("{location}/edit"));
-    let (status, back, _) = post(
+    let (status, back, _) = post_form(
         &b,
         &edit,
         &[
@@ -107,7 +90,7 @@ async fn a_contact_is_added_from_its_company_and_edited() {
         "the company stays"
     );
 
-    let (status, _, html) = post(
+    let (status, _, html) = post_form(
         &b,
         &edit,
         &[
@@ -144,7 +127,7 @@ async fn a_lead_is_edited_and_a_stale_edit_is_refused_with_their_values() {
     );
 
     let edit = app.url(&format!("/leads/{id}/edit"));
-    let (status, _, html) = post(
+    let (status, _, html) = post_form(
         &b,
         &edit,
         &[
@@ -161,7 +144,7 @@ async fn a_lead_is_edited_and_a_stale_edit_is_refused_with_their_values() {
             && html.contains("value=\"lots\"")
     );
 
-    let (status, _, _) = post(
+    let (status, _, _) = post_form(
         &b,
         &edit,
         &[
@@ -184,7 +167,7 @@ async fn a_lead_is_edited_and_a_stale_edit_is_refused_with_their_values() {
         (Some("Bigger deal"), Some(750_000))
     );
 
-    let (status, _, html) = post(
+    let (status, _, html) = post_form(
         &b,
         &edit,
         &[
@@ -218,7 +201,7 @@ async fn a_task_page_links_its_records_and_its_edit_keeps_them() {
         .unwrap();
     let cid = customer["id"].as_str().unwrap();
     let back = format!("/customers/{cid}");
-    let (status, location, _) = post(
+    let (status, location, _) = post_form(
         &b,
         &app.url("/tasks"),
         &[
@@ -250,7 +233,7 @@ async fn a_task_page_links_its_records_and_its_edit_keeps_them() {
     assert!(page.contains(&format!("href=\"/customers/{cid}\"")) && page.contains("Acme"));
 
     let edit = app.url(&format!("/tasks/{id}/edit"));
-    let (status, _, html) = post(
+    let (status, _, html) = post_form(
         &b,
         &edit,
         &[("csrf_token", &csrf), ("title", ""), ("version", "1")],
@@ -258,7 +241,7 @@ async fn a_task_page_links_its_records_and_its_edit_keeps_them() {
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html.contains("Task is required."));
-    let (status, _, _) = post(
+    let (status, _, _) = post_form(
         &b,
         &edit,
         &[
@@ -287,7 +270,7 @@ async fn a_task_page_links_its_records_and_its_edit_keeps_them() {
         (Some("high"), Some("in_progress"), Some(cid))
     );
 
-    let (status, _, html) = post(
+    let (status, _, html) = post_form(
         &b,
         &edit,
         &[("csrf_token", &csrf), ("title", "Stale"), ("version", "1")],
@@ -319,7 +302,7 @@ async fn a_lead_is_converted_into_a_customer_and_contact_from_its_page() {
     );
 
     let convert = app.url(&format!("/leads/{id}/convert"));
-    let (status, _, html) = post(
+    let (status, _, html) = post_form(
         &b,
         &convert,
         &[
@@ -333,7 +316,7 @@ async fn a_lead_is_converted_into_a_customer_and_contact_from_its_page() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
     assert!(html.contains("value=\"not a domain\""));
 
-    let (status, location, _) = post(
+    let (status, location, _) = post_form(
         &b,
         &convert,
         &[
@@ -395,7 +378,7 @@ async fn the_board_shows_a_column_per_stage_and_moves_cards_without_javascript()
             ("back", "/leads/board".into()),
         ]
     };
-    let (status, _, html) = post(
+    let (status, _, html) = post_form(
         &b,
         &stage,
         &move_to("lost", "")
@@ -409,7 +392,7 @@ async fn the_board_shows_a_column_per_stage_and_moves_cards_without_javascript()
         "a lost stage needs its reason"
     );
     assert!(html.contains("Reason lost is required"));
-    let (status, location, _) = post(
+    let (status, location, _) = post_form(
         &b,
         &stage,
         &move_to("won", "").each_ref().map(|(k, v)| (*k, v.as_str())),
@@ -515,7 +498,7 @@ async fn a_customer_goes_to_the_trash_with_its_people_and_comes_back_with_them()
     assert!(page.contains("Move to trash") && page.contains("data-confirm="));
 
     let (s, s_csrf) = signed_in(&app, &sales).await;
-    let (status, _, _) = post(
+    let (status, _, _) = post_form(
         &s,
         &app.url(&format!("/customers/{cid}/delete")),
         &[("csrf_token", &s_csrf), ("version", "1")],
@@ -527,7 +510,7 @@ async fn a_customer_goes_to_the_trash_with_its_people_and_comes_back_with_them()
         "sales may not trash what they do not own"
     );
 
-    let (status, location, _) = post(
+    let (status, location, _) = post_form(
         &b,
         &app.url(&format!("/customers/{cid}/delete")),
         &[("csrf_token", &csrf), ("version", "1")],
@@ -558,7 +541,7 @@ async fn a_customer_goes_to_the_trash_with_its_people_and_comes_back_with_them()
             .contains("Jo")
     );
 
-    let (status, location, _) = post(
+    let (status, location, _) = post_form(
         &b,
         &app.url(&format!("/trash/customers/{cid}/restore")),
         &[("csrf_token", &csrf)],
@@ -634,7 +617,7 @@ async fn files_are_listed_on_their_record_and_deleted_from_it() {
     );
 
     let back = format!("/customers/{cid}");
-    let (status, location, _) = post(
+    let (status, location, _) = post_form(
         &b,
         &app.url(&format!("/attachments/{fid}/delete")),
         &[("csrf_token", &csrf), ("back", &back)],
@@ -705,7 +688,7 @@ async fn managers_move_selected_rows_to_the_trash_and_others_get_no_select_boxes
             .await
             .contains("form=\"bulk\"")
     );
-    let (status, _, _) = post(
+    let (status, _, _) = post_form(
         &s,
         &app.url("/leads/bulk-delete"),
         &[("csrf_token", &s_csrf), ("ids", &ids[0])],
@@ -719,7 +702,7 @@ async fn managers_move_selected_rows_to_the_trash_and_others_get_no_select_boxes
         list.contains("action=\"/leads/bulk-delete\"")
             && list.contains(&format!("value=\"{}\" form=\"bulk\"", ids[0]))
     );
-    let (status, location, _) = post(
+    let (status, location, _) = post_form(
         &m,
         &app.url("/leads/bulk-delete"),
         &[

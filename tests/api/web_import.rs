@@ -7,24 +7,7 @@ use reqwest::multipart::{Form, Part};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{Login, PASSWORD, TestApp, csrf_from, page_text, spawn_app};
-
-async fn signed_in(app: &TestApp, who: &Login) -> (Client, String) {
-    let (b, _) = app.browser_sign_in(&who.email, PASSWORD).await;
-    let csrf = csrf_from(&page_text(&b, &app.url("/")).await);
-    (b, csrf)
-}
-
-async fn post(b: &Client, url: &str, form: &[(&str, &str)]) -> (StatusCode, String, String) {
-    let res = b.post(url).form(form).send().await.unwrap();
-    let status = res.status();
-    let location = res
-        .headers()
-        .get("location")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    (status, location, res.text().await.unwrap())
-}
+use crate::helpers::{Login, TestApp, page_text, post_form, signed_in, spawn_app};
 
 async fn upload(
     b: &Client,
@@ -160,7 +143,7 @@ async fn a_csv_is_mapped_previewed_imported_and_its_problems_downloaded() {
     assert!(page.contains("Not checked yet"));
 
     // A mapping that cannot work is shown again with the reason, as chosen.
-    let (status, _, html) = post(
+    let (status, _, html) = post_form(
         &b,
         &app.url(&format!("{location}/preview")),
         &[
@@ -178,7 +161,7 @@ async fn a_csv_is_mapped_previewed_imported_and_its_problems_downloaded() {
         "{html}"
     );
     // Missing CSRF on the preview is refused.
-    let (status, _, _) = post(
+    let (status, _, _) = post_form(
         &b,
         &app.url(&format!("{location}/preview")),
         &[("col-0", "name")],
@@ -195,7 +178,7 @@ async fn a_csv_is_mapped_previewed_imported_and_its_problems_downloaded() {
         ("col-3", "industry"),
         ("on_duplicate", "skip"),
     ];
-    let (status, back, _) = post(&b, &app.url(&format!("{location}/preview")), &mapping).await;
+    let (status, back, _) = post_form(&b, &app.url(&format!("{location}/preview")), &mapping).await;
     assert_eq!(
         (status, back.as_str()),
         (StatusCode::SEE_OTHER, location.as_str())
@@ -225,7 +208,7 @@ async fn a_csv_is_mapped_previewed_imported_and_its_problems_downloaded() {
     assert_eq!(none["items"], json!([]), "a preview writes nothing");
 
     // Import: the rows are created with the changed mapping.
-    let (status, _, _) = post(&b, &app.url(&format!("{location}/start")), &mapping).await;
+    let (status, _, _) = post_form(&b, &app.url(&format!("{location}/start")), &mapping).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let done = settled(&app, &admin, &id).await;
     assert_eq!(done["status"], "completed");
@@ -290,7 +273,7 @@ async fn a_csv_is_mapped_previewed_imported_and_its_problems_downloaded() {
     assert_eq!(lines.next(), None);
 
     // Once finished, it cannot run again.
-    let (status, _, _) = post(&b, &app.url(&format!("{location}/start")), &mapping).await;
+    let (status, _, _) = post_form(&b, &app.url(&format!("{location}/start")), &mapping).await;
     assert_eq!(status, StatusCode::CONFLICT);
 }
 
@@ -360,7 +343,7 @@ async fn duplicate_contacts_are_merged_into_the_one_chosen() {
         ("ids", &older),
         ("ids", &newer),
     ];
-    let (status, _, _) = post(&b, &app.url("/duplicates/merge"), &merge[1..]).await;
+    let (status, _, _) = post_form(&b, &app.url("/duplicates/merge"), &merge[1..]).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "no CSRF token");
     let support = app.user(&admin, "support").await;
     let (s, s_csrf) = signed_in(&app, &support).await;
@@ -370,10 +353,10 @@ async fn duplicate_contacts_are_merged_into_the_one_chosen() {
     );
     let mut as_support = merge;
     as_support[0].1 = &s_csrf;
-    let (status, _, _) = post(&s, &app.url("/duplicates/merge"), &as_support).await;
+    let (status, _, _) = post_form(&s, &app.url("/duplicates/merge"), &as_support).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
-    let (status, location, _) = post(&b, &app.url("/duplicates/merge"), &merge).await;
+    let (status, location, _) = post_form(&b, &app.url("/duplicates/merge"), &merge).await;
     assert_eq!(
         (status, location.as_str()),
         (StatusCode::SEE_OTHER, "/duplicates?entity=contact")
@@ -453,7 +436,7 @@ async fn managers_assign_selected_rows_and_support_cannot() {
             && list.contains(&format!("<option value=\"{}\">A sales</option>", sales.id)),
         "{list}"
     );
-    let (status, location, _) = post(
+    let (status, location, _) = post_form(
         &m,
         &app.url("/customers/bulk-assign"),
         &[
@@ -490,7 +473,7 @@ async fn managers_assign_selected_rows_and_support_cannot() {
         "only created"
     );
 
-    let (status, _, _) = post(
+    let (status, _, _) = post_form(
         &m,
         &app.url("/tasks/bulk-assign"),
         &[
@@ -511,7 +494,7 @@ async fn managers_assign_selected_rows_and_support_cannot() {
     assert_eq!(audit(&app, &admin, &task).await[0].0, "task.update");
 
     // No owner chosen, or no CSRF token: nothing changes.
-    let (status, _, _) = post(
+    let (status, _, _) = post_form(
         &m,
         &app.url("/customers/bulk-assign"),
         &[
@@ -522,7 +505,7 @@ async fn managers_assign_selected_rows_and_support_cannot() {
     )
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let (status, _, _) = post(
+    let (status, _, _) = post_form(
         &m,
         &app.url("/customers/bulk-assign"),
         &[("ids", &customers[1]), ("owner_id", &sales.id)],
@@ -537,7 +520,7 @@ async fn managers_assign_selected_rows_and_support_cannot() {
             .await
             .contains("bulk-assign")
     );
-    let (status, _, _) = post(
+    let (status, _, _) = post_form(
         &s,
         &app.url("/customers/bulk-assign"),
         &[
@@ -653,7 +636,7 @@ async fn export_selection_holds_exactly_the_selected_rows() {
 
     // Support may not export (and so never gets lead values); no CSRF, no file.
     let (s, s_csrf) = signed_in(&app, &support).await;
-    let (status, _, body) = post(
+    let (status, _, body) = post_form(
         &s,
         &app.url("/leads/bulk-export"),
         &[("csrf_token", &s_csrf), ("ids", &leads[0])],
@@ -661,9 +644,10 @@ async fn export_selection_holds_exactly_the_selected_rows() {
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(!body.contains("1000"));
-    let (status, _, _) = post(&m, &app.url("/leads/bulk-export"), &[("ids", &leads[0])]).await;
+    let (status, _, _) = post_form(&m, &app.url("/leads/bulk-export"), &[("ids", &leads[0])]).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _, _) = post(&m, &app.url("/leads/bulk-export"), &[("csrf_token", &csrf)]).await;
+    let (status, _, _) =
+        post_form(&m, &app.url("/leads/bulk-export"), &[("csrf_token", &csrf)]).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "nothing selected");
 }
 

@@ -2,32 +2,15 @@
 //! redirects. The rules themselves are the domain's; these check the pages apply them and
 //! say so.
 
-use reqwest::{Client, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Login, PASSWORD, TestApp, csrf_from, page_text, spawn_app};
-
-async fn signed_in(app: &TestApp, who: &Login) -> (Client, String) {
-    let (b, _) = app.browser_sign_in(&who.email, PASSWORD).await;
-    let csrf = csrf_from(&page_text(&b, &app.url("/customers")).await);
-    (b, csrf)
-}
+use crate::helpers::{Login, TestApp, page_text, post_form, signed_in, spawn_app};
 
 async fn create(app: &TestApp, who: &Login, path: &str, body: Value) -> Value {
     let res = app.post(path, &who.token, body).await;
     assert_eq!(res.status(), StatusCode::CREATED, "create {path}");
     res.json().await.unwrap()
-}
-
-async fn post_form(b: &Client, url: &str, form: &[(&str, &str)]) -> (StatusCode, String, String) {
-    let res = b.post(url).form(form).send().await.unwrap();
-    let status = res.status();
-    let location = res
-        .headers()
-        .get("location")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    (status, location, res.text().await.unwrap())
 }
 
 #[actix_web::test]

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use crate::domain::contacts::{self, Contact, ContactInput};
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::web::components::{Input, conflict_notice, csrf_field, form_errors};
+use crate::web::components::{Input, conflict_notice, csrf_field, form_actions, form_errors};
 use crate::web::error::WebError;
 use crate::web::flash::Flash;
 use crate::web::forms::{CsrfForm, Refusal, field, see_other, tags};
@@ -125,10 +125,7 @@ fn form_page(
                 }
                 (Input { required: false, ..Input::new("title", "Job title", "text") }.value(&form.title).render(e))
                 (Input { required: false, ..Input::new("tags", "Tags", "text") }.value(&form.tags).hint("Separate tags with commas.").render(e))
-                div.actions {
-                    button.primary type="submit" { @if editing.is_some() { "Save changes" } @else { "Create contact" } }
-                    a href=(back) { "Cancel" }
-                }
+                (form_actions(editing.is_some(), "Create contact", &back))
             }
         }
     }

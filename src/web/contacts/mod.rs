@@ -88,11 +88,7 @@ pub async fn list(
                 label for="tag" { "Tag" }
                 input #tag type="text" name="tag" value=(url.value("tag"));
             }
-            @for key in ["sort", "order"] {
-                @if !url.value(key).is_empty() { input type="hidden" name=(key) value=(url.value(key)); }
-            }
-            button type="submit" { "Apply" }
-            @if url.filtered() { a.clear href="/contacts" { "Clear" } }
+            (url.filter_buttons())
         }
         @if page.items.is_empty() {
             (empty_state(url.filtered(), "/contacts", "No contacts yet.", html! {

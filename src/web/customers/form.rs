@@ -9,7 +9,9 @@ use serde::Deserialize;
 use crate::domain::customers::{self, Customer, CustomerInput};
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::web::components::{Input, Select, conflict_notice, csrf_field, form_errors, textarea};
+use crate::web::components::{
+    Input, Select, conflict_notice, csrf_field, form_actions, form_errors, textarea,
+};
 use crate::web::error::WebError;
 use crate::web::flash::Flash;
 use crate::web::forms::{CsrfForm, field, see_other, tags};
@@ -104,10 +106,7 @@ fn form_page(
                 }
                 (textarea("address", "Address", &form.address, false, e))
                 (Input { required: false, ..Input::new("tags", "Tags", "text") }.value(&form.tags).hint("Separate tags with commas.").render(e))
-                div.actions {
-                    button.primary type="submit" { @if editing.is_some() { "Save changes" } @else { "Create customer" } }
-                    a href=(editing.map(|id| format!("/customers/{id}")).unwrap_or_else(|| "/customers".into())) { "Cancel" }
-                }
+                (form_actions(editing.is_some(), "Create customer", &editing.map(|id| format!("/customers/{id}")).unwrap_or_else(|| "/customers".into())))
             }
         }
     }

@@ -110,11 +110,7 @@ fn filters(viewer: &Viewer, url: &ListUrl<'_>) -> Markup {
                 label for="industry" { "Industry" }
                 input #industry type="text" name="industry" value=(url.value("industry"));
             }
-            @for key in ["sort", "order"] {
-                @if !url.value(key).is_empty() { input type="hidden" name=(key) value=(url.value(key)); }
-            }
-            button type="submit" { "Apply" }
-            @if url.filtered() { a.clear href="/customers" { "Clear" } }
+            (url.filter_buttons())
         }
     }
 }

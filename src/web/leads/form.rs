@@ -9,7 +9,7 @@ use serde::Deserialize;
 use crate::domain::leads::{self, Lead, LeadInput};
 use crate::error::{AppError, FieldError};
 use crate::state::AppState;
-use crate::web::components::{Input, conflict_notice, csrf_field, form_errors};
+use crate::web::components::{Input, conflict_notice, csrf_field, form_actions, form_errors};
 use crate::web::error::WebError;
 use crate::web::flash::Flash;
 use crate::web::forms::{CsrfForm, Refusal, amount_cents, field, see_other};
@@ -169,10 +169,7 @@ fn form_page(
                     }
                 }
                 (Input { required: false, ..Input::new("source", "Source", "text") }.value(&form.source).hint("Where it came from, e.g. referral.").render(errors))
-                div.actions {
-                    button.primary type="submit" { @if editing.is_some() { "Save changes" } @else { "Create lead" } }
-                    a href=(back) { "Cancel" }
-                }
+                (form_actions(editing.is_some(), "Create lead", &back))
             }
         }
     }

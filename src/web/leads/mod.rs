@@ -109,11 +109,7 @@ pub async fn list(
                 label for="source" { "Source" }
                 input #source type="text" name="source" value=(url.value("source")) placeholder="e.g. web";
             }
-            @for key in ["sort", "order"] {
-                @if !url.value(key).is_empty() { input type="hidden" name=(key) value=(url.value(key)); }
-            }
-            button type="submit" { "Apply" }
-            @if url.filtered() { a.clear href="/leads" { "Clear" } }
+            (url.filter_buttons())
         }
         @if page.items.is_empty() {
             (empty_state(url.filtered(), "/leads", "No leads yet.", html! {

@@ -12,7 +12,9 @@ use crate::domain::reports::day_string;
 use crate::domain::tasks::{self, Task, TaskInput};
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::web::components::{Input, Select, conflict_notice, csrf_field, form_errors, textarea};
+use crate::web::components::{
+    Input, Select, conflict_notice, csrf_field, form_actions, form_errors, textarea,
+};
 use crate::web::error::{WebError, safe_next};
 use crate::web::flash::Flash;
 use crate::web::forms::{CsrfForm, Refusal, due_at, field, see_other};
@@ -145,10 +147,7 @@ fn form_page(
                     (Select { name: "status", label: "Status", selected: &form.status, options: choices(&STATUSES) }.render(errors))
                 }
                 (textarea("description", "Notes", &form.description, false, errors))
-                div.actions {
-                    button.primary type="submit" { @if editing.is_some() { "Save changes" } @else { "Create task" } }
-                    a href=(back) { "Cancel" }
-                }
+                (form_actions(editing.is_some(), "Create task", &back))
             }
         }
     }

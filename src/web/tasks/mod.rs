@@ -81,11 +81,7 @@ pub async fn list(
             (Select { name: "priority", label: "Priority", selected: url.value("priority"), options: options_with_any("Any", &PRIORITIES) }.render(&[]))
             (Select { name: "overdue", label: "Due", selected: url.value("overdue"),
                 options: options_with_any("Any time", &[("true", "Overdue")]) }.render(&[]))
-            @for key in ["sort", "order"] {
-                @if !url.value(key).is_empty() { input type="hidden" name=(key) value=(url.value(key)); }
-            }
-            button type="submit" { "Apply" }
-            @if url.filtered() { a.clear href="/tasks" { "Clear" } }
+            (url.filter_buttons())
         }
         @if page.items.is_empty() {
             (empty_state(url.filtered(), "/tasks", "No tasks yet.", html! {
