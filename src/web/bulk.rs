@@ -6,13 +6,14 @@
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use maud::{Markup, html};
+use rusqlite::Connection;
 
 use crate::auth::permissions::{Capability, has};
 use crate::domain::bulk;
 use crate::domain::clock::Timestamp;
 use crate::domain::exports::Entity;
 use crate::domain::records::Kind;
-use crate::error::AppError;
+use crate::error::{AppError, AppResult};
 use crate::http::resource;
 use crate::state::AppState;
 use crate::web::components::csrf_field;
@@ -41,14 +42,18 @@ fn may_assign(viewer: &Viewer) -> bool {
     bulk_allowed(viewer) && has(viewer.actor.role, Capability::Reassign)
 }
 
-/// The colleagues the bar offers, when the viewer may reassign (else none, and no read).
-pub async fn owners(state: &AppState, viewer: &Viewer) -> Result<Vec<(String, String)>, AppError> {
-    if !may_assign(viewer) {
-        return Ok(Vec::new());
+/// Whether the bar offers reassigning, so the list's read fetches the colleagues to offer.
+pub fn offers_owners(viewer: &Viewer) -> bool {
+    may_assign(viewer)
+}
+
+/// The colleagues the bar offers, read with the list (`offered`: [`offers_owners`]).
+pub fn owners(conn: &Connection, offered: bool) -> AppResult<Vec<(String, String)>> {
+    if offered {
+        people::assignable(conn)
+    } else {
+        Ok(Vec::new())
     }
-    state
-        .read_as(&viewer.credentials, |conn, _| people::assignable(conn))
-        .await
 }
 
 /// What the owner of a `kind` is called on its pages.

@@ -39,7 +39,8 @@ pub async fn list(
     let raw = query.into_inner();
     let params = ListParams::parse(&paged(&raw), &contacts::LIST)?;
     let (sort, desc) = (params.sort, params.desc);
-    let (page, names, companies) = state
+    let offered = bulk::offers_owners(&viewer);
+    let (page, names, companies, owners) = state
         .read_as(&viewer.credentials, move |conn, _| {
             let page = contacts::list(conn, &params)?;
             let names = people::names(
@@ -60,10 +61,9 @@ pub async fn list(
                     }
                 }
             }
-            Ok((page, names, companies))
+            Ok((page, names, companies, bulk::owners(conn, offered)?))
         })
         .await?;
-    let owners = bulk::owners(&state, &viewer).await?;
     let url = ListUrl {
         path: "/contacts",
         query: &raw,

@@ -43,7 +43,8 @@ pub async fn list(
     let raw = query.into_inner();
     let params = ListParams::parse(&paged(&raw), &customers::LIST)?;
     let (sort, desc) = (params.sort, params.desc);
-    let (page, names) = state
+    let offered = bulk::offers_owners(&viewer);
+    let (page, names, owners) = state
         .read_as(&viewer.credentials, move |conn, _| {
             let page = customers::list(conn, &params)?;
             let names = people::names(
@@ -52,10 +53,9 @@ pub async fn list(
                     .iter()
                     .map(|c| c.owner_id.as_deref().or(c.meta.created_by.as_deref())),
             )?;
-            Ok((page, names))
+            Ok((page, names, bulk::owners(conn, offered)?))
         })
         .await?;
-    let owners = bulk::owners(&state, &viewer).await?;
     let url = ListUrl {
         path: "/customers",
         query: &raw,

@@ -69,7 +69,8 @@ pub async fn list(
 ) -> WebResult {
     let raw = query.into_inner();
     let for_read = paged(&raw);
-    let (page, stages, names, sort, desc) = state
+    let offered = bulk::offers_owners(&viewer);
+    let (page, stages, names, sort, desc, owners) = state
         .read_as(&viewer.credentials, move |conn, actor| {
             let params = ListParams::parse(&for_read, leads::list_spec(actor))?;
             let page = leads::list(conn, actor, &params)?;
@@ -79,10 +80,16 @@ pub async fn list(
                     .iter()
                     .map(|l| l.assigned_to.as_deref().or(l.meta.created_by.as_deref())),
             )?;
-            Ok((page, stages::list(conn)?, names, params.sort, params.desc))
+            Ok((
+                page,
+                stages::list(conn)?,
+                names,
+                params.sort,
+                params.desc,
+                bulk::owners(conn, offered)?,
+            ))
         })
         .await?;
-    let owners = bulk::owners(&state, &viewer).await?;
     let url = ListUrl {
         path: "/leads",
         query: &raw,

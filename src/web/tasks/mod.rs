@@ -49,14 +49,14 @@ pub async fn list(
     let raw = query.into_inner();
     let params = ListParams::parse(&paged(&raw), &tasks::LIST)?;
     let (sort, desc) = (params.sort, params.desc);
-    let (page, names) = state
+    let offered = bulk::offers_owners(&viewer);
+    let (page, names, owners) = state
         .read_as(&viewer.credentials, move |conn, _| {
             let page = tasks::list(conn, &params)?;
             let names = people::names(conn, page.items.iter().map(|t| t.assigned_to.as_deref()))?;
-            Ok((page, names))
+            Ok((page, names, bulk::owners(conn, offered)?))
         })
         .await?;
-    let owners = bulk::owners(&state, &viewer).await?;
     let url = ListUrl {
         path: "/tasks",
         query: &raw,
