@@ -54,6 +54,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0010_leads_stage_sorts",
         include_str!("migrations/0010_leads_stage_sorts.sql"),
     ),
+    (
+        "0011_leads_response_hours",
+        include_str!("migrations/0011_leads_response_hours.sql"),
+    ),
 ];
 
 /// The schema version this binary writes.

@@ -476,6 +476,30 @@ pub fn index_deferred(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// How many leaf pages one [`compact_step`] merges per index: about 50 ms of work, so writes
+/// queued behind a step wait no longer than that.
+const COMPACT_PAGES: i64 = 1000;
+
+/// One step of merging the search indexes' segments into one; `true` while work remains.
+///
+/// A big import indexes chunk by chunk and leaves each index in a dozen segments, and every
+/// query term opens an iterator on each of them: on the medium dataset the name stage of a
+/// search took 0.29 ms instead of 0.10 ms on one segment. 'optimize' would do the same in one
+/// go, holding the writer for seconds on a large CRM; a negative 'merge' merges across levels
+/// a bounded number of pages at a time. FTS5 reports no work done as fewer than two changes.
+pub fn compact_step(conn: &Connection) -> rusqlite::Result<bool> {
+    let mut more = false;
+    for table in ["search_words", "search_trigrams"] {
+        let before = conn.total_changes();
+        conn.prepare_cached(&format!(
+            "INSERT INTO {table} ({table}, rank) VALUES ('merge', -{COMPACT_PAGES})"
+        ))?
+        .execute([])?;
+        more |= conn.total_changes() - before >= 2;
+    }
+    Ok(more)
+}
+
 /// Problems with the search index, for `rapport check`: each index's own integrity check,
 /// and exactly one entry per live customer, contact and lead.
 pub fn check_index(conn: &Connection) -> rusqlite::Result<Vec<String>> {

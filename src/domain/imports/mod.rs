@@ -321,6 +321,9 @@ fn apply_all(
             Ok((_, Chunk::Done, _)) => {
                 let id_owned = id.to_owned();
                 db.write_blocking(move |conn| finish(conn, &id_owned, dry_run))?;
+                if !dry_run && chunks >= CHUNKS_BEFORE_COMPACTING {
+                    compact_search_index(db)?;
+                }
                 break;
             }
             Ok((_, Chunk::Cancelled, _)) => {
@@ -335,6 +338,18 @@ fn apply_all(
             Err(e) => return Err(e),
         }
     }
+    Ok(())
+}
+
+/// Imports of fewer chunks leave FTS5's own merging to tidy up their few segments.
+const CHUNKS_BEFORE_COMPACTING: usize = 8;
+
+/// Merges the segments the import's chunks left in the search index, a step per write job
+/// so that the team's own writes go in between. The job already reads as completed.
+fn compact_search_index(db: &Db) -> AppResult<()> {
+    let started = std::time::Instant::now();
+    while db.write_blocking(|conn| Ok(search::compact_step(conn)?))? {}
+    tracing::debug!(elapsed = ?started.elapsed(), "search index compacted after an import");
     Ok(())
 }
 

@@ -164,8 +164,17 @@ fn activities(
     Ok(())
 }
 
-/// One value per lead (a median cannot be summed), read from the covering index
-/// `leads_response` for the leads created in the period.
+/// Each lead created in [?1, ?2) that has an activity, by owner (?3: one owner or all).
+pub(super) const RESPONSE_HOURS: &str = "SELECT ifnull(assigned_to, ifnull(created_by, '')),
+                max(0.0, (julianday(first_activity_at) - julianday(created_at)) * 24.0)
+           FROM leads
+          WHERE deleted_at IS NULL AND created_at >= ?1 AND created_at < ?2
+            AND first_activity_at IS NOT NULL
+            AND (?3 IS NULL OR ifnull(assigned_to, ifnull(created_by, '')) = ?3)";
+
+/// One value per lead (a median cannot be summed), read from the index `leads_response_hours`
+/// (migration 0011), which holds each lead's hours already worked out: the expressions here
+/// must stay exactly as the index spells them.
 fn response_hours(
     conn: &Connection,
     from: &str,
@@ -173,14 +182,7 @@ fn response_hours(
     owner: Option<&str>,
     owners: &mut BTreeMap<String, Owner>,
 ) -> AppResult<()> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT ifnull(assigned_to, ifnull(created_by, '')),
-                max(0.0, (julianday(first_activity_at) - julianday(created_at)) * 24.0)
-           FROM leads
-          WHERE deleted_at IS NULL AND created_at >= ?1 AND created_at < ?2
-            AND first_activity_at IS NOT NULL
-            AND (?3 IS NULL OR ifnull(assigned_to, ifnull(created_by, '')) = ?3)",
-    )?;
+    let mut stmt = conn.prepare_cached(RESPONSE_HOURS)?;
     let mut rows = stmt.query(params![from, before, owner])?;
     while let Some(r) = rows.next()? {
         owners
@@ -200,40 +202,42 @@ pub(super) fn pipeline(
     base: &str,
     all: bool,
 ) -> AppResult<Vec<StageFigure>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT s.key, s.label, s.probability, p.currency, sum(p.leads), sum(p.value_cents)
-           FROM stages s
-           LEFT JOIN report_pipeline p ON p.stage = s.key AND (?1 IS NULL OR p.owner_id = ?1)
-          WHERE ?2 OR s.kind = 'open'
-          GROUP BY s.key, p.currency
-          ORDER BY s.position, s.key",
-    )?;
-    let mut rows = stmt.query(params![owner, all])?;
-    let mut stages: Vec<StageFigure> = Vec::new();
-    while let Some(r) = rows.next()? {
-        let key: String = r.get(0)?;
-        if stages.last().is_none_or(|s| s.stage != key) {
-            stages.push(StageFigure {
-                stage: key,
+    let mut stages: Vec<StageFigure> = conn
+        .prepare_cached(
+            "SELECT key, label, probability FROM stages WHERE ?1 OR kind = 'open'
+              ORDER BY position, key",
+        )?
+        .query_map([all], |r| {
+            Ok(StageFigure {
+                stage: r.get(0)?,
                 label: r.get(1)?,
                 probability: r.get(2)?,
                 leads: 0,
                 amounts: Some(Vec::new()),
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    // The rollup is summed on its own and matched to the stages here: joined to `stages`,
+    // SQLite built an automatic index over the whole rollup for every request (0.8 ms of a
+    // 4 ms dashboard). Rows emptied by later writes stay behind with zero leads.
+    let mut sums = conn.prepare_cached(
+        "SELECT stage, currency, sum(leads), sum(value_cents) FROM report_pipeline
+          WHERE ?1 IS NULL OR owner_id = ?1
+          GROUP BY stage, currency HAVING sum(leads) > 0",
+    )?;
+    let mut rows = sums.query([owner])?;
+    while let Some(r) = rows.next()? {
+        let key: String = r.get(0)?;
+        if let Some(stage) = stages.iter_mut().find(|s| s.stage == key) {
+            stage.leads += r.get::<_, i64>(2)?;
+            stage.amounts.get_or_insert_with(Vec::new).push(Amount {
+                currency: r.get(1)?,
+                value_cents: r.get(3)?,
             });
         }
-        let (currency, leads, cents): (Option<String>, Option<i64>, Option<i64>) =
-            (r.get(3)?, r.get(4)?, r.get(5)?);
-        // Rollup rows emptied by later writes stay behind with zero leads; skip them.
-        let leads = leads.filter(|n| *n > 0);
-        if let (Some(stage), Some(currency), Some(leads)) = (stages.last_mut(), currency, leads) {
-            stage.leads += leads;
-            let amounts = stage.amounts.get_or_insert_with(Vec::new);
-            amounts.push(Amount {
-                currency,
-                value_cents: cents.unwrap_or(0),
-            });
-            sort_amounts(amounts, base);
-        }
+    }
+    for stage in &mut stages {
+        sort_amounts(stage.amounts.get_or_insert_with(Vec::new), base);
     }
     Ok(stages)
 }

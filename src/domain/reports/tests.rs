@@ -417,3 +417,20 @@ fn demo_data_ends_with_correct_report_tables() {
         .unwrap();
     assert_eq!(triggers, 12, "the triggers are back after the bulk load");
 }
+
+#[test]
+fn response_times_are_read_from_the_hours_index() {
+    let mut conn = connection::open_in_memory().unwrap();
+    crate::db::migrations::migrate(&mut conn, "mem").unwrap();
+    let args = ["2026-01-01", "2026-02-01"]
+        .map(|t| rusqlite::types::Value::Text(t.into()))
+        .into_iter()
+        .chain([rusqlite::types::Value::Null])
+        .collect();
+    let plan = crate::domain::query_plans::plan(&conn, super::figures::RESPONSE_HOURS, args);
+    assert!(
+        plan.iter()
+            .any(|step| step.contains("USING INDEX leads_response_hours")),
+        "{plan:?}"
+    );
+}

@@ -288,3 +288,37 @@ fn unchanged_text_is_not_indexed_again() {
     assert_eq!(kind_of(doc("c1")), Some(Kind::Customer));
     assert!(check_index(&conn).unwrap().is_empty());
 }
+
+#[test]
+fn compacting_leaves_one_segment_per_index_and_finds_the_same() {
+    let conn = db();
+    // Each statement flushes its own segment, as an import's chunks do.
+    for i in 0..40 {
+        conn.execute(
+            "INSERT INTO customers (id, name, created_at, updated_at)
+             VALUES (?1, ?2, 't', 't')",
+            [format!("k{i}"), format!("Kestrel Works {i}")],
+        )
+        .unwrap();
+    }
+    let segments = |table: &str| -> i64 {
+        conn.query_row(
+            &format!("SELECT count(DISTINCT segid) FROM {table}_idx"),
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    assert!(segments("search_words") > 1 && segments("search_trigrams") > 1);
+    let before = find(&conn, "kestrel");
+    let mut steps = 0;
+    while compact_step(&conn).unwrap() {
+        steps += 1;
+        assert!(steps < 100, "compaction never ends");
+    }
+    assert_eq!(segments("search_words"), 1);
+    assert_eq!(segments("search_trigrams"), 1);
+    assert_eq!(find(&conn, "kestrel"), before);
+    assert_eq!(find(&conn, "works 17"), ["k17"]);
+    assert!(check_index(&conn).unwrap().is_empty());
+}
