@@ -44,10 +44,14 @@ fn main() {
             std::process::exit(2)
         });
     let conn = rapport::db::connection::open_existing(&db).expect("open the database");
-    // As in the server: the writing connection never checkpoints inline; a background
-    // thread does.
-    conn.pragma_update(None, "wal_autocheckpoint", 0)
-        .expect("pragma");
+    // As in the server: a background thread checkpoints, and the writing connection only
+    // past its limit.
+    conn.pragma_update(
+        None,
+        "wal_autocheckpoint",
+        rapport::db::connection::WRITER_WAL_PAGES,
+    )
+    .expect("pragma");
     rapport::db::spawn_checkpointer(db.clone()).expect("checkpointer");
     let counts: (i64, i64, i64) = conn
         .query_row(

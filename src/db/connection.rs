@@ -39,6 +39,20 @@ const WRITER_CACHE_KIB: i64 = 4_096;
 /// is one `pread` from the OS page cache, which holds it once for all of them.
 pub const READER_CACHE_KIB: i64 = 1_024;
 
+/// The writer checkpoints inline only once the WAL holds this many pages (16 MiB); below it
+/// the checkpointer thread does the work in the background (`db::spawn_checkpointer`),
+/// and no write waits for it.
+///
+/// Under a steady stream of writes the background checkpoint can never finish: by the time
+/// it has copied what it saw, the writer has appended more, and SQLite starts the WAL over
+/// only after a complete one. The WAL then grows without end (1.4 GB in ten seconds of
+/// creates) and every frame extends the file, which the kernel zero-fills first: a quarter
+/// of the server's CPU. A checkpoint on the writer's own thread runs between its
+/// transactions, so it completes (unless a reader still needs old frames), and the next
+/// transaction writes from the start of the WAL again. Like every Rapport checkpoint it is
+/// PASSIVE: it waits for no reader and leaves Litestream in charge of its own.
+pub const WRITER_WAL_PAGES: i64 = 4_096;
+
 /// Per-connection settings. `journal_mode=WAL` is persistent in the file but is set on every
 /// open so a file created by another tool is converted.
 pub fn apply_pragmas(conn: &Connection) -> rusqlite::Result<()> {
@@ -48,8 +62,9 @@ pub fn apply_pragmas(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     // Automatic checkpoints are PASSIVE: they never wait for readers and never fight
-    // Litestream's checkpoints. The server's writer turns them off (a background thread
-    // checkpoints instead, see `db::spawn_checkpointer`); command-line tools keep them.
+    // Litestream's checkpoints. The server's writer raises the threshold to
+    // [`WRITER_WAL_PAGES`] (a background thread checkpoints first); command-line tools keep
+    // this one.
     conn.pragma_update(None, "wal_autocheckpoint", 1000)?;
     // No mmap: mapped pages count as the process's memory (peak RSS under the benchmark
     // loads: 154 MB with 64 MiB mapped, 68 MB without), while the OS page cache serves the

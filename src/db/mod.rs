@@ -147,12 +147,8 @@ impl Db {
                 .name(format!("db-read-{n}"))
                 .spawn(move || reader_loop(rx, pool, &metrics))?;
         }
-        // The writer never checkpoints inline: a checkpoint copies pages back into the
-        // database file and would stall whichever write happened to cross the threshold.
-        // The checkpointer thread does it in the background instead (PASSIVE: it never
-        // waits for readers, and leaves room for Litestream's own checkpoints).
         writer_conn
-            .pragma_update(None, "wal_autocheckpoint", 0)
+            .pragma_update(None, "wal_autocheckpoint", connection::WRITER_WAL_PAGES)
             .map_err(|source| OpenError::Open {
                 path: options.path.display().to_string(),
                 source,
@@ -359,8 +355,11 @@ fn adopt_timezone(
 /// A second of retries: the background checkpointer holds the WAL for milliseconds.
 const FINAL_CHECKPOINT_TRIES: usize = 10;
 
-/// How often the background checkpointer runs.
-pub const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+/// How often the background checkpointer runs: often enough that under a stream of writes
+/// it copies most pages back on its own core, leaving the writer's inline checkpoint
+/// (`connection::WRITER_WAL_PAGES`) only the last few. With nothing to copy, a PASSIVE
+/// checkpoint only reads the WAL index header.
+pub const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Runs a PASSIVE checkpoint every [`CHECKPOINT_EVERY`] on a connection of its own, so the
 /// WAL stays bounded without any request paying for it.
@@ -407,7 +406,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_writer_leaves_checkpoints_to_the_background_and_readers_wait_for_locks() {
+    fn the_writer_checkpoints_only_past_its_wal_limit_and_readers_wait_for_locks() {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(&DbOptions {
             path: dir.path().join("rapport.db"),
@@ -419,7 +418,7 @@ mod tests {
                 Ok(conn.pragma_query_value(None, "wal_autocheckpoint", |r| r.get(0))?)
             })
             .unwrap();
-        assert_eq!(auto, 0);
+        assert_eq!(auto, connection::WRITER_WAL_PAGES);
         let timeout: i64 = db
             .pooled()
             .unwrap()
@@ -427,5 +426,41 @@ mod tests {
             .unwrap();
         assert!(timeout >= 5000);
         db.final_checkpoint().unwrap();
+    }
+
+    #[test]
+    fn the_wal_stays_bounded_under_writes_that_never_pause() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rapport.db");
+        let db = Db::open(&DbOptions {
+            path: path.clone(),
+            readers: 1,
+        })
+        .unwrap();
+        db.write_blocking(|conn| {
+            conn.execute_batch("CREATE TABLE filler (bytes BLOB NOT NULL)")?;
+            Ok(())
+        })
+        .unwrap();
+        // Twice the limit's worth of pages, one transaction after another: the background
+        // checkpointer alone never catches up with that.
+        let page = 4096;
+        let per_write = 64 * 1024;
+        let writes = 2 * connection::WRITER_WAL_PAGES as usize * page / per_write;
+        for _ in 0..writes {
+            db.write_blocking(move |conn| {
+                conn.execute(
+                    "INSERT INTO filler (bytes) VALUES (zeroblob(?1))",
+                    [per_write as i64],
+                )?;
+                Ok(())
+            })
+            .unwrap();
+        }
+        let wal = std::fs::metadata(dir.path().join("rapport.db-wal"))
+            .unwrap()
+            .len();
+        let limit = (connection::WRITER_WAL_PAGES as u64 + 64) * (page as u64 + 24);
+        assert!(wal <= limit, "the WAL grew to {wal} bytes, past {limit}");
     }
 }
