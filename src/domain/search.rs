@@ -77,6 +77,14 @@ impl Terms {
         Some(Terms { words, text })
     }
 
+    /// Whether the text is one whole word alone (no other words, spaces or punctuation):
+    /// its exact names are then the names that are that one word.
+    fn is_bare_word(&self) -> bool {
+        self.words.len() == 1
+            && self.text.chars().count() <= MAX_WORD_CHARS
+            && self.text.chars().all(char::is_alphanumeric)
+    }
+
     /// Every word as a prefix: `"jos"* "lov"*` (all must match).
     pub fn prefix_match(&self) -> Option<String> {
         if self.words.is_empty() {
@@ -251,8 +259,9 @@ pub struct Results {
     pub items: Vec<Hit>,
 }
 
-/// Best first, in stages: records whose name is the query text (case and accents aside), then
-/// whose name has the query's words, then whose name has words starting with them, then
+/// Best first, in stages: records whose name is the query text (case and accents aside; for a
+/// one-word query, that word with at most punctuation around it), then whose name has the
+/// query's words, then whose name has words starting with them, then
 /// whose words anywhere start with them, then which merely contain the text. Within a stage,
 /// customers, then contacts, then leads, each most recently indexed (created, renamed or
 /// restored) first. One list across the requested kinds.
@@ -264,39 +273,119 @@ pub struct Results {
 /// Every role may read every customer, contact and lead; a hit never shows a lead's value,
 /// so nothing here depends on the caller's role.
 pub fn search(conn: &Connection, params: &SearchParams) -> AppResult<Results> {
-    let limit = params.limit as usize;
     let terms = &params.terms;
     let title = |m: Option<String>| m.map(|m| format!("title : ({m})"));
-    let stages = [
-        ("search_trigrams", Some(terms.name_match())),
-        ("search_words", title(terms.word_match())),
+    let mut page = Page::new(params.limit as usize);
+    let groups = kind_groups(&params.kinds);
+    // Stages 1 and 2: exact names, then names with the query's words. Every exact name is
+    // among the names with its words, so when those are few enough to read whole, the
+    // exact ones are picked from them; else the trigram index is asked for the exact text.
+    let title_words = title(terms.word_match());
+    let mut read_whole: Vec<Option<Vec<Doc>>> = Vec::with_capacity(groups.len());
+    for kind in &groups {
+        let whole = match &title_words {
+            Some(expr) if terms.is_bare_word() => all_docs(conn, expr, *kind, page.wanted())?,
+            _ => None,
+        };
+        match &whole {
+            Some(docs) => {
+                let exact = docs.iter().filter(|d| d.one_title_word).cloned();
+                page.add(conn, exact.collect())?;
+            }
+            None => {
+                let docs = first_docs(
+                    conn,
+                    "search_trigrams",
+                    &terms.name_match(),
+                    *kind,
+                    page.wanted(),
+                )?;
+                page.add(conn, docs)?;
+            }
+        }
+        read_whole.push(whole);
+    }
+    if let Some(expr) = &title_words {
+        for (kind, whole) in groups.iter().zip(read_whole) {
+            let docs = match whole {
+                Some(docs) => docs,
+                None => first_docs(conn, "search_words", expr, *kind, page.wanted())?,
+            };
+            page.add(conn, docs)?;
+        }
+    }
+    let later = [
         ("search_words", title(terms.prefix_match())),
         ("search_words", terms.prefix_match()),
         ("search_trigrams", terms.substring_match()),
     ];
-    let mut seen = HashSet::new();
-    let mut items = Vec::new();
-    for (table, expr) in stages {
+    for (table, expr) in later {
         let Some(expr) = expr else { continue };
-        for kind in kind_groups(&params.kinds) {
-            if items.len() >= limit {
-                return Ok(Results { items });
+        for kind in &groups {
+            if page.full() {
+                return Ok(page.into_results());
             }
-            // Earlier stages' hits come again here; asking for that many more still fills the
-            // page.
-            let wanted = limit - items.len() + seen.len();
-            for (doc, id) in first_docs(conn, table, &expr, kind, wanted)? {
-                if items.len() < limit
-                    && seen.insert(doc)
-                    && let Some(kind) = kind_of(doc)
-                    && let Some(hit) = describe(conn, kind, &id)?
-                {
-                    items.push(hit);
-                }
-            }
+            let docs = first_docs(conn, table, &expr, *kind, page.wanted())?;
+            page.add(conn, docs)?;
         }
     }
-    Ok(Results { items })
+    Ok(page.into_results())
+}
+
+/// A search's results as the stages fill them: each record once, up to the limit.
+struct Page {
+    limit: usize,
+    seen: HashSet<i64>,
+    items: Vec<Hit>,
+}
+
+impl Page {
+    fn new(limit: usize) -> Self {
+        Page {
+            limit,
+            seen: HashSet::new(),
+            items: Vec::new(),
+        }
+    }
+
+    fn full(&self) -> bool {
+        self.items.len() >= self.limit
+    }
+
+    /// How many docs to ask a stage for: earlier stages' hits come again, so asking for that
+    /// many more still fills the page.
+    fn wanted(&self) -> usize {
+        self.limit.saturating_sub(self.items.len()) + self.seen.len()
+    }
+
+    /// Adds the live records among `docs` not listed yet, in order, until the page is full.
+    fn add(&mut self, conn: &Connection, docs: Vec<Doc>) -> AppResult<()> {
+        for doc in docs {
+            if self.full() {
+                break;
+            }
+            if self.seen.insert(doc.doc)
+                && let Some(kind) = kind_of(doc.doc)
+                && let Some(hit) = describe(conn, kind, &doc.id)?
+            {
+                self.items.push(hit);
+            }
+        }
+        Ok(())
+    }
+
+    fn into_results(self) -> Results {
+        Results { items: self.items }
+    }
+}
+
+/// A match from the index: its doc, the record's id, and (from [`all_docs`]) whether the
+/// record's name is a single word.
+#[derive(Debug, Clone)]
+struct Doc {
+    doc: i64,
+    id: String,
+    one_title_word: bool,
 }
 
 /// The requested kinds as the index is asked for them: all at once (`None`, no range) or one
@@ -321,7 +410,7 @@ fn first_docs(
     expr: &str,
     kind: Option<Kind>,
     n: usize,
-) -> AppResult<Vec<(i64, String)>> {
+) -> AppResult<Vec<Doc>> {
     let (lo, hi) = kind.map_or((i64::MIN, i64::MAX), doc_range);
     let sql = format!(
         "SELECT d.doc, d.id
@@ -334,9 +423,46 @@ fn first_docs(
     Ok(conn
         .prepare_cached(&sql)?
         .query_map(rusqlite::params![expr, lo, hi, n as i64], |r| {
-            Ok((r.get(0)?, r.get(1)?))
+            Ok(Doc {
+                doc: r.get(0)?,
+                id: r.get(1)?,
+                one_title_word: false,
+            })
         })?
         .collect::<Result<_, _>>()?)
+}
+
+/// Every doc matching `expr` in `search_words` (highest first, within `kind`'s range), with
+/// whether its title is one word; `None` when there are more than `n`.
+///
+/// The title's word count is the first varint of the doc's `sz` in FTS5's `docsize` table
+/// (one per column, in column order); a count of one is the single byte 0x01.
+fn all_docs(
+    conn: &Connection,
+    expr: &str,
+    kind: Option<Kind>,
+    n: usize,
+) -> AppResult<Option<Vec<Doc>>> {
+    let (lo, hi) = kind.map_or((i64::MIN, i64::MAX), doc_range);
+    let docs: Vec<Doc> = conn
+        .prepare_cached(
+            "SELECT d.doc, d.id, substr(z.sz, 1, 1) = x'01'
+               FROM (SELECT rowid AS doc FROM search_words
+                      WHERE search_words MATCH ?1 AND rowid >= ?2 AND rowid < ?3
+                      ORDER BY rowid DESC LIMIT ?4) f
+               JOIN search_docs d ON d.doc = f.doc
+               JOIN search_words_docsize z ON z.id = f.doc
+              ORDER BY d.doc DESC",
+        )?
+        .query_map(rusqlite::params![expr, lo, hi, n as i64 + 1], |r| {
+            Ok(Doc {
+                doc: r.get(0)?,
+                id: r.get(1)?,
+                one_title_word: r.get(2)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok((docs.len() <= n).then_some(docs))
 }
 
 /// The title and subtitle of one live record.

@@ -322,3 +322,29 @@ fn compacting_leaves_one_segment_per_index_and_finds_the_same() {
     assert_eq!(find(&conn, "works 17"), ["k17"]);
     assert!(check_index(&conn).unwrap().is_empty());
 }
+
+#[test]
+fn the_exact_name_comes_first_however_many_names_share_its_word() {
+    let conn = db();
+    // Few names with the word: they are read whole, and the one that is the word alone
+    // (punctuation aside) comes first, although newer names have the word too.
+    conn.execute_batch(
+        "INSERT INTO customers (id, name, created_at, updated_at)
+         VALUES ('z1', 'Zephyr.', 't', 't'), ('z2', 'Zephyr Labs', 't', 't');",
+    )
+    .unwrap();
+    assert_eq!(find(&conn, "zephyr"), ["z1", "z2"]);
+    assert_eq!(find(&conn, "ZÉPHYR"), ["z1", "z2"]);
+    // More names with the word than a page holds: the exact name is found by its text.
+    for i in 0..30 {
+        conn.execute(
+            "INSERT INTO customers (id, name, created_at, updated_at) VALUES (?1, ?2, 't', 't')",
+            [format!("b{i}"), format!("Acme Branch {i}")],
+        )
+        .unwrap();
+    }
+    let hits = find(&conn, "acme");
+    assert_eq!(hits[0], "c2", "{hits:?}");
+    assert_eq!(hits.len(), DEFAULT_LIMIT as usize);
+    assert!(hits[1].starts_with('b'), "{hits:?}");
+}
