@@ -11,8 +11,9 @@ use crate::state::AppState;
 /// Find customers, contacts and leads by name and the other fields people type: words by
 /// prefix as you type (case and accents ignored; "jos" finds "José"), phone numbers by their
 /// digits, e-mail addresses by either part, and any 3 or more characters inside a field.
-/// One list across the types, best first: exact names, then prefix matches by relevance,
-/// then substring matches. The query is plain text: quotes, `*`, `-`, `:` and words like
+/// One list across the types, best first: exact names (case and accents aside; for a
+/// one-word query, that word with at most punctuation around it), then names with the
+/// words, then prefix matches, then substring matches. The query is plain text: quotes, `*`, `-`, `:` and words like
 /// `AND` or `NEAR` are searched for like any other text.
 #[utoipa::path(get, path = "/api/v1/search", tag = "search",
     params(
