@@ -307,6 +307,9 @@ pub fn search(conn: &Connection, params: &SearchParams) -> AppResult<Results> {
     }
     if let Some(expr) = &title_words {
         for (kind, whole) in groups.iter().zip(read_whole) {
+            if page.full() {
+                return Ok(page.into_results());
+            }
             let docs = match whole {
                 Some(docs) => docs,
                 None => first_docs(conn, "search_words", expr, *kind, page.wanted())?,
