@@ -157,7 +157,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep(M::GET, "/api/v1/tasks/{id}/attachments", attachments::task),
         // trash and audit
         ep(M::GET, "/api/v1/trash", trash::list),
-        ep(M::POST, "/api/v1/{entity}/{id}/purge", trash::purge),
+        ep(M::POST, PURGE_PATH, trash::purge),
         ep(M::GET, "/api/v1/audit", trash::audit_log),
         // search
         ep(M::GET, "/api/v1/search", search::search),
@@ -204,6 +204,9 @@ pub fn endpoints() -> Vec<Endpoint> {
     ]
 }
 
+/// Purging, as the route table and OpenAPI name it; `routes` registers it per collection.
+const PURGE_PATH: &str = "/api/v1/{entity}/{id}/purge";
+
 /// A path and the routes (one per method) it answers.
 type PathRoutes = (&'static str, Vec<Route>);
 
@@ -215,6 +218,12 @@ type PathRoutes = (&'static str, Vec<Route>);
 pub fn routes(cfg: &mut web::ServiceConfig) {
     let mut scopes: Vec<(&'static str, Vec<PathRoutes>)> = Vec::new();
     for endpoint in endpoints() {
+        // Purging is one route for every collection, but registered ahead of the scopes it
+        // made every API request run its regex first (10% of the CPU under the get load);
+        // each collection's scope gets its own purge route below instead.
+        if endpoint.path == PURGE_PATH {
+            continue;
+        }
         let prefix = scope_of(endpoint.path);
         let i = match scopes.iter().position(|(p, _)| *p == prefix) {
             Some(i) => i,
@@ -243,11 +252,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             continue;
         }
         let scope = web::scope(prefix).default_service(web::to(api_not_found));
-        cfg.service(resources.into_iter().fold(scope, |scope, (path, routes)| {
+        let mut scope = resources.into_iter().fold(scope, |scope, (path, routes)| {
             scope.service(with_routes(path, routes))
-        }));
+        });
+        // Last in its scope: the collection's own routes are tried first.
+        if let Some(entity) = purgeable(prefix) {
+            scope = scope.service(resource("/{id}/purge").route(trash::purge_route(entity)));
+        }
+        cfg.service(scope);
     }
     cfg.service(web::scope("/api").default_service(web::to(api_not_found)));
+}
+
+/// The purgeable collection a scope serves, if any.
+fn purgeable(prefix: &str) -> Option<&'static str> {
+    let collection = prefix.strip_prefix("/api/v1/")?;
+    trash::PURGEABLE.into_iter().find(|e| *e == collection)
 }
 
 /// The scope a route lives in: `/api/v1/<collection>`, or none (`""`) for the few
@@ -280,6 +300,19 @@ async fn api_not_found() -> AppResult<HttpResponse> {
 #[cfg(test)]
 mod tests {
     use super::scope_of;
+
+    #[test]
+    fn every_purgeable_collection_has_a_scope_for_its_purge_route() {
+        let scopes: Vec<&str> = super::endpoints()
+            .iter()
+            .map(|e| scope_of(e.path))
+            .collect();
+        for entity in super::trash::PURGEABLE {
+            let prefix = format!("/api/v1/{entity}");
+            assert!(scopes.contains(&prefix.as_str()), "{prefix}");
+            assert_eq!(super::purgeable(&prefix), Some(entity));
+        }
+    }
 
     #[test]
     fn routes_are_scoped_by_their_collection() {

@@ -90,9 +90,38 @@ pub async fn purge(
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
     let (entity, id) = path.into_inner();
+    purge_in(&state, &credentials, &entity, id).await
+}
+
+/// The collections whose records can be purged: the `{entity}` of the purge route.
+pub const PURGEABLE: [&str; 6] = [
+    "customers",
+    "contacts",
+    "leads",
+    "tasks",
+    "activities",
+    "attachments",
+];
+
+/// The purge route of one collection (`POST /api/v1/<entity>/{id}/purge`), for its scope:
+/// see `http::routes`.
+pub fn purge_route(entity: &'static str) -> actix_web::Route {
+    web::post().to(
+        move |state: web::Data<AppState>, credentials: Credentials, id: web::Path<String>| async move {
+            purge_in(&state, &credentials, entity, id.into_inner()).await
+        },
+    )
+}
+
+async fn purge_in(
+    state: &AppState,
+    credentials: &Credentials,
+    entity: &str,
+    id: String,
+) -> AppResult<HttpResponse> {
     if entity == "attachments" {
         state
-            .write_as(&credentials, move |conn, actor| {
+            .write_as(credentials, move |conn, actor| {
                 attachments::purge(conn, actor, &id)
             })
             .await?;
@@ -103,7 +132,7 @@ pub async fn purge(
         .find(|k| k.table() == entity)
         .ok_or(AppError::NotFound)?;
     state
-        .write_as(&credentials, move |conn, actor| {
+        .write_as(credentials, move |conn, actor| {
             records::purge(conn, kind, &id, actor)
         })
         .await?;
