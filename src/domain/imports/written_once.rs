@@ -168,43 +168,13 @@ impl Fixture {
                     let fresh = scratch::dashboard(conn, &period, base.as_str(), &utc, today);
                     assert_eq!(kept, fresh, "{owner:?}");
                 }
-                let before = report_rows(conn)?;
+                let before = scratch::report_rows(conn)?;
                 reports::rebuild(conn)?;
-                assert_eq!(report_rows(conn)?, before);
+                assert_eq!(scratch::report_rows(conn)?, before);
                 Ok(())
             })
             .unwrap();
     }
-}
-
-/// The report tables' rows that count something (updates leave zeroed rows behind; a
-/// rebuild does not).
-fn report_rows(conn: &Connection) -> AppResult<Vec<String>> {
-    let mut out = Vec::new();
-    for (table, sum) in [
-        ("report_pipeline", "leads"),
-        ("report_created", "leads"),
-        ("report_closed", "won + lost"),
-        ("report_activities", "activities"),
-        ("report_tasks_due", "tasks"),
-    ] {
-        let mut stmt = conn.prepare(&format!(
-            "SELECT * FROM {table} WHERE {sum} <> 0 ORDER BY 1, 2, 3"
-        ))?;
-        let n = stmt.column_count();
-        let rows = stmt.query_map([], |r| {
-            (0..n)
-                .map(|i| {
-                    r.get::<_, rusqlite::types::Value>(i)
-                        .map(|v| format!("{v:?}"))
-                })
-                .collect::<Result<Vec<_>, _>>()
-        })?;
-        for row in rows {
-            out.push(format!("{table}: {}", row?.join(", ")));
-        }
-    }
-    Ok(out)
 }
 
 fn counts(pairs: &[(&str, i64)]) -> BTreeMap<String, i64> {

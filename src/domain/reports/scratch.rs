@@ -326,3 +326,33 @@ fn rep(conn: &Connection, from: &str, to: &str, base: &str, id: String) -> RepFi
         user_id: (!id.is_empty()).then_some(id),
     }
 }
+
+/// The report tables' rows that count something, one line each (writes leave zeroed rows
+/// behind; a rebuild does not), for comparing the tables before and after.
+pub(crate) fn report_rows(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let mut out = Vec::new();
+    for (table, sum) in [
+        ("report_pipeline", "leads"),
+        ("report_created", "leads"),
+        ("report_closed", "won + lost"),
+        ("report_activities", "activities"),
+        ("report_tasks_due", "tasks"),
+    ] {
+        let mut stmt = conn.prepare(&format!(
+            "SELECT * FROM {table} WHERE {sum} <> 0 ORDER BY 1, 2, 3"
+        ))?;
+        let n = stmt.column_count();
+        let rows = stmt.query_map([], |r| {
+            (0..n)
+                .map(|i| {
+                    r.get::<_, rusqlite::types::Value>(i)
+                        .map(|v| format!("{v:?}"))
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })?;
+        for row in rows {
+            out.push(format!("{table}: {}", row?.join(", ")));
+        }
+    }
+    Ok(out)
+}

@@ -307,33 +307,8 @@ fn property(zone: &Zone, seeds: &[u64]) {
 
 /// The report tables' non-zero rows (triggers leave zeroed rows behind; a rebuild does not).
 fn tables(db: &Db) -> Vec<String> {
-    db.write_blocking(|conn| {
-        let mut out = Vec::new();
-        for (table, sum) in [
-            ("report_pipeline", "leads"),
-            ("report_created", "leads"),
-            ("report_closed", "won + lost"),
-            ("report_activities", "activities"),
-            ("report_tasks_due", "tasks"),
-        ] {
-            let sql = format!("SELECT * FROM {table} WHERE {sum} <> 0 ORDER BY 1, 2, 3");
-            let mut stmt = conn.prepare(&sql)?;
-            let n = stmt.column_count();
-            let rows = stmt.query_map([], |r| {
-                (0..n)
-                    .map(|i| {
-                        r.get::<_, rusqlite::types::Value>(i)
-                            .map(|v| format!("{v:?}"))
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-            })?;
-            for row in rows {
-                out.push(format!("{table}: {}", row?.join(", ")));
-            }
-        }
-        Ok(out)
-    })
-    .unwrap()
+    db.write_blocking(|conn| Ok(scratch::report_rows(conn)?))
+        .unwrap()
 }
 
 /// A database from before migration 0008, with records in it: the migration fills the
