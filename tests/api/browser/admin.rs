@@ -4,18 +4,8 @@
 use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
 
-use super::{Browser, click, fill, js, shot, submit, wait_text};
+use super::{Browser, click, fill, js, shot, sign_in, wait_text};
 use crate::helpers::{Login, PASSWORD, TestApp, spawn_app};
-
-async fn sign_in(c: &Client, app: &TestApp, next: &str, email: &str, password: &str) {
-    c.goto(&app.url(&format!("/login?next={}", next.replace('/', "%2F"))))
-        .await
-        .unwrap();
-    wait_text(c, "h1", |t| t == "Sign in").await;
-    fill(c, "#f-email", email).await;
-    fill(c, "#f-password", password).await;
-    submit(c).await;
-}
 
 async fn sign_out(c: &Client) {
     click(c, ".usermenu summary").await;

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::{Browser, click, fill, submit, wait_text};
+use super::{Browser, click, fill, sign_in, submit, wait_text};
 use crate::helpers::{PASSWORD, spawn_app};
 
 #[actix_web::test]
@@ -18,10 +18,7 @@ async fn a_contact_and_a_task_are_added_and_the_task_completed_from_my_tasks() {
     .await;
     let browser = Browser::start().await;
     let c = browser.client();
-    c.goto(&app.url("/login?next=%2Fcustomers")).await.unwrap();
-    fill(c, "#f-email", "admin@example.com").await;
-    fill(c, "#f-password", PASSWORD).await;
-    submit(c).await;
+    sign_in(c, &app, "/customers", "admin@example.com", PASSWORD).await;
     wait_text(c, "table.list", |t| t.contains("Initech")).await;
 
     // A contact, added from the customer's page, belongs to it.

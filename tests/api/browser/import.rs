@@ -5,17 +5,8 @@
 use fantoccini::{Client, Locator};
 use serde_json::json;
 
-use super::{Browser, click, fill, js, shot, submit, wait_text};
-use crate::helpers::{PASSWORD, TestApp, spawn_app};
-
-async fn sign_in(c: &Client, app: &TestApp, next: &str) {
-    c.goto(&app.url(&format!("/login?next={}", next.replace('/', "%2F"))))
-        .await
-        .unwrap();
-    fill(c, "#f-email", "admin@example.com").await;
-    fill(c, "#f-password", PASSWORD).await;
-    submit(c).await;
-}
+use super::{Browser, click, js, shot, sign_in, submit, wait_text};
+use crate::helpers::{PASSWORD, spawn_app};
 
 /// Fails with what sticks out when the page scrolls sideways at the current width (the
 /// width inside any scroll bar).
@@ -39,7 +30,7 @@ async fn a_csv_import_with_one_bad_row() {
     let c = browser.client();
 
     // A new team finds the import from the empty contacts list.
-    sign_in(c, &app, "/contacts").await;
+    sign_in(c, &app, "/contacts", "admin@example.com", PASSWORD).await;
     wait_text(c, ".empty-state .title", |t| t == "No contacts yet.").await;
     click(c, ".empty-state a[href='/import?entity=contacts']").await;
     wait_text(c, "main h1", |t| t == "Import a CSV file").await;
@@ -166,7 +157,7 @@ async fn two_duplicate_contacts_are_merged_from_the_page() {
     }
     let browser = Browser::start().await;
     let c = browser.client();
-    sign_in(c, &app, "/duplicates").await;
+    sign_in(c, &app, "/duplicates", "admin@example.com", PASSWORD).await;
     wait_text(c, ".dupgroup h2", |t| t == "Same e-mail: jo@acme.example").await;
     // Keep the second one: its radio, then merge (confirming).
     click(c, &format!("input[type=radio][value='{}']", ids[1])).await;

@@ -3,7 +3,7 @@
 use fantoccini::Locator;
 use serde_json::json;
 
-use super::{Browser, click, fill, js, press, shot, submit, wait_text};
+use super::{Browser, click, fill, js, press, shot, sign_in, submit, wait_text};
 use crate::helpers::{PASSWORD, spawn_app};
 
 #[actix_web::test]
@@ -106,10 +106,7 @@ async fn a_customer_a_call_and_a_lead_through_the_pages() {
     let browser = Browser::start().await;
     let c = browser.client();
 
-    c.goto(&app.url("/login?next=%2Fcustomers")).await.unwrap();
-    fill(c, "#f-email", "admin@example.com").await;
-    fill(c, "#f-password", PASSWORD).await;
-    submit(c).await;
+    sign_in(c, &app, "/customers", "admin@example.com", PASSWORD).await;
     wait_text(c, ".empty-state .title", |t| t == "No customers yet.").await;
     shot(c, "customers-empty").await;
 

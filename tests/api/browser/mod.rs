@@ -18,6 +18,8 @@ use std::time::Duration;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
+use crate::helpers::TestApp;
+
 /// A chromedriver process and one browser session, both ended on drop.
 pub struct Browser {
     driver: Child,
@@ -106,6 +108,17 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// Opens the sign-in page (to land on `next` afterwards) and signs in.
+pub async fn sign_in(c: &Client, app: &TestApp, next: &str, email: &str, password: &str) {
+    c.goto(&app.url(&format!("/login?next={}", next.replace('/', "%2F"))))
+        .await
+        .unwrap();
+    wait_text(c, "h1", |t| t == "Sign in").await;
+    fill(c, "#f-email", email).await;
+    fill(c, "#f-password", password).await;
+    submit(c).await;
 }
 
 pub async fn fill(c: &Client, css: &str, text: &str) {
