@@ -433,14 +433,19 @@ fn reader_loop(rx: crossbeam_channel::Receiver<ReadJob>, pool: Pool, metrics: &D
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_writer_checkpoints_only_past_its_wal_limit_and_readers_wait_for_locks() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&DbOptions {
+    /// A database in `dir` served by one reader thread.
+    fn one_reader_db(dir: &tempfile::TempDir) -> Db {
+        Db::open(&DbOptions {
             path: dir.path().join("rapport.db"),
             readers: 1,
         })
-        .unwrap();
+        .unwrap()
+    }
+
+    #[test]
+    fn the_writer_checkpoints_only_past_its_wal_limit_and_readers_wait_for_locks() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = one_reader_db(&dir);
         let auto: i64 = db
             .write_blocking(|conn| {
                 Ok(conn.pragma_query_value(None, "wal_autocheckpoint", |r| r.get(0))?)
@@ -459,12 +464,7 @@ mod tests {
     #[test]
     fn the_wal_stays_bounded_under_writes_that_never_pause() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("rapport.db");
-        let db = Db::open(&DbOptions {
-            path: path.clone(),
-            readers: 1,
-        })
-        .unwrap();
+        let db = one_reader_db(&dir);
         db.write_blocking(|conn| {
             conn.execute_batch("CREATE TABLE filler (bytes BLOB NOT NULL)")?;
             Ok(())
@@ -495,11 +495,7 @@ mod tests {
     #[test]
     fn a_read_job_sees_one_state_and_leaves_no_transaction_open() {
         let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&DbOptions {
-            path: dir.path().join("rapport.db"),
-            readers: 1,
-        })
-        .unwrap();
+        let db = one_reader_db(&dir);
         db.write_blocking(|conn| {
             conn.execute_batch("CREATE TABLE n (v INTEGER); INSERT INTO n VALUES (1);")?;
             Ok(())
