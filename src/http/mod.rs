@@ -266,8 +266,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// The purgeable collection a scope serves, if any.
 fn purgeable(prefix: &str) -> Option<&'static str> {
-    let collection = prefix.strip_prefix("/api/v1/")?;
-    trash::PURGEABLE.into_iter().find(|e| *e == collection)
+    trash::purgeable(prefix.strip_prefix("/api/v1/")?)
 }
 
 /// The scope a route lives in: `/api/v1/<collection>`, or none (`""`) for the few
@@ -307,7 +306,11 @@ mod tests {
             .iter()
             .map(|e| scope_of(e.path))
             .collect();
-        for entity in super::trash::PURGEABLE {
+        let collections = crate::domain::records::Kind::ALL
+            .into_iter()
+            .map(|k| k.table())
+            .chain(["attachments"]);
+        for entity in collections {
             let prefix = format!("/api/v1/{entity}");
             assert!(scopes.contains(&prefix.as_str()), "{prefix}");
             assert_eq!(super::purgeable(&prefix), Some(entity));

@@ -93,15 +93,15 @@ pub async fn purge(
     purge_in(&state, &credentials, &entity, id).await
 }
 
-/// The collections whose records can be purged: the `{entity}` of the purge route.
-pub const PURGEABLE: [&str; 6] = [
-    "customers",
-    "contacts",
-    "leads",
-    "tasks",
-    "activities",
-    "attachments",
-];
+/// The collection named `name`, if its records can be purged: a record kind's table, or
+/// `attachments`.
+pub fn purgeable(name: &str) -> Option<&'static str> {
+    Kind::ALL
+        .into_iter()
+        .map(Kind::table)
+        .chain(["attachments"])
+        .find(|collection| *collection == name)
+}
 
 /// The purge route of one collection (`POST /api/v1/<entity>/{id}/purge`), for its scope:
 /// see `http::routes`.
