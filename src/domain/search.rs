@@ -414,25 +414,15 @@ fn first_docs(
     kind: Option<Kind>,
     n: usize,
 ) -> AppResult<Vec<Doc>> {
-    let (lo, hi) = kind.map_or((i64::MIN, i64::MAX), doc_range);
     let sql = format!(
-        "SELECT d.doc, d.id
+        "SELECT d.doc, d.id, false
            FROM (SELECT rowid AS doc FROM {table}
                   WHERE {table} MATCH ?1 AND rowid >= ?2 AND rowid < ?3
                   ORDER BY rowid DESC LIMIT ?4) f
            JOIN search_docs d ON d.doc = f.doc
           ORDER BY d.doc DESC"
     );
-    Ok(conn
-        .prepare_cached(&sql)?
-        .query_map(rusqlite::params![expr, lo, hi, n as i64], |r| {
-            Ok(Doc {
-                doc: r.get(0)?,
-                id: r.get(1)?,
-                one_title_word: false,
-            })
-        })?
-        .collect::<Result<_, _>>()?)
+    query_docs(conn, &sql, expr, kind, n)
 }
 
 /// Every doc matching `expr` in `search_words` (highest first, within `kind`'s range), with
@@ -446,26 +436,42 @@ fn all_docs(
     kind: Option<Kind>,
     n: usize,
 ) -> AppResult<Option<Vec<Doc>>> {
+    let docs = query_docs(
+        conn,
+        "SELECT d.doc, d.id, substr(z.sz, 1, 1) = x'01'
+           FROM (SELECT rowid AS doc FROM search_words
+                  WHERE search_words MATCH ?1 AND rowid >= ?2 AND rowid < ?3
+                  ORDER BY rowid DESC LIMIT ?4) f
+           JOIN search_docs d ON d.doc = f.doc
+           JOIN search_words_docsize z ON z.id = f.doc
+          ORDER BY d.doc DESC",
+        expr,
+        kind,
+        n + 1,
+    )?;
+    Ok((docs.len() <= n).then_some(docs))
+}
+
+/// Runs `sql` (doc, id, one title word) with the match `expr`, `kind`'s doc range and the
+/// limit `n` as ?1 to ?4.
+fn query_docs(
+    conn: &Connection,
+    sql: &str,
+    expr: &str,
+    kind: Option<Kind>,
+    n: usize,
+) -> AppResult<Vec<Doc>> {
     let (lo, hi) = kind.map_or((i64::MIN, i64::MAX), doc_range);
-    let docs: Vec<Doc> = conn
-        .prepare_cached(
-            "SELECT d.doc, d.id, substr(z.sz, 1, 1) = x'01'
-               FROM (SELECT rowid AS doc FROM search_words
-                      WHERE search_words MATCH ?1 AND rowid >= ?2 AND rowid < ?3
-                      ORDER BY rowid DESC LIMIT ?4) f
-               JOIN search_docs d ON d.doc = f.doc
-               JOIN search_words_docsize z ON z.id = f.doc
-              ORDER BY d.doc DESC",
-        )?
-        .query_map(rusqlite::params![expr, lo, hi, n as i64 + 1], |r| {
+    Ok(conn
+        .prepare_cached(sql)?
+        .query_map(rusqlite::params![expr, lo, hi, n as i64], |r| {
             Ok(Doc {
                 doc: r.get(0)?,
                 id: r.get(1)?,
                 one_title_word: r.get(2)?,
             })
         })?
-        .collect::<Result<_, _>>()?;
-    Ok((docs.len() <= n).then_some(docs))
+        .collect::<Result<_, _>>()?)
 }
 
 /// The title and subtitle of one live record.
