@@ -34,6 +34,19 @@ pub fn assert_sqlite_version() -> Result<(), String> {
 /// of 100k contacts only 8% (benches/README.md).
 const WRITER_CACHE_KIB: i64 = 4_096;
 
+/// Runs `work` with a page cache of `kib` on the writer's `conn` (for long jobs that dirty
+/// many pages in one transaction), then gives the memory back.
+pub fn with_cache<T>(
+    conn: &Connection,
+    kib: i64,
+    work: impl FnOnce(&Connection) -> T,
+) -> rusqlite::Result<T> {
+    conn.pragma_update(None, "cache_size", -kib)?;
+    let out = work(conn);
+    conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
+    Ok(out)
+}
+
 /// Page cache of each reader connection (there are `--db-readers` + 2 of them). Small:
 /// every reader would otherwise keep its own copy of the same hot pages (six readers with
 /// 16 MB each peaked at 120 MB of RSS under the benchmark loads), and a page missing here
