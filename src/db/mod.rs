@@ -323,6 +323,32 @@ impl Db {
     }
 }
 
+/// Runs `fill` (a bulk load in the caller's transaction) with the triggers `name_like` (a
+/// LIKE pattern, `\` escapes) matches dropped, then puts them back. Bulk loads rebuild
+/// what those triggers maintain in one pass afterwards, far cheaper than a trigger per
+/// row. DDL is transactional, so a failure rolls the triggers back too.
+pub fn without_triggers(
+    conn: &Connection,
+    name_like: &str,
+    fill: impl FnOnce(&Connection) -> AppResult<()>,
+) -> AppResult<()> {
+    let triggers: Vec<(String, String)> = conn
+        .prepare(
+            "SELECT name, sql FROM sqlite_schema
+              WHERE type = 'trigger' AND name LIKE ?1 ESCAPE '\\'",
+        )?
+        .query_map([name_like], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for (name, _) in &triggers {
+        conn.execute_batch(&format!("DROP TRIGGER \"{name}\""))?;
+    }
+    fill(conn)?;
+    for (_, sql) in &triggers {
+        conn.execute_batch(sql)?;
+    }
+    Ok(())
+}
+
 /// When the report tables were built for another zone than `zone`, rebuilds them for it
 /// (`local_day::adopt`), once, and logs it. The lock is exclusive meanwhile, so no other
 /// process goes on writing figures under the old zone's days: with another server running

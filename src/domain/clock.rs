@@ -38,10 +38,24 @@ impl Timestamp {
 
     /// The stored and serialised form, e.g. `2026-11-22T08:15:00.000Z`.
     pub fn to_stored(&self) -> String {
-        self.0
-            .to_offset(UtcOffset::UTC)
-            .format(STORED)
-            .unwrap_or_else(|_| "1970-01-01T00:00:00.000Z".into())
+        let t = self.0.to_offset(UtcOffset::UTC);
+        if !(0..=9999).contains(&t.year()) {
+            return t
+                .format(STORED)
+                .unwrap_or_else(|_| "1970-01-01T00:00:00.000Z".into());
+        }
+        // Written out by hand for the years that have four digits: the format description's
+        // interpreter was 6% of the time `rapport demo` takes.
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            t.millisecond()
+        )
     }
 
     pub fn parse(s: &str) -> Option<Self> {
@@ -72,6 +86,23 @@ mod tests {
             Timestamp::parse("2023-11-14T23:13:20+01:00"),
             Some(a),
             "offsets are normalised to UTC"
+        );
+    }
+
+    #[test]
+    fn the_written_out_form_matches_the_format_description() {
+        let start = Timestamp::from_unix(-62_135_596_800).unwrap(); // 0001-01-01
+        let mut t = start;
+        let step = std::time::Duration::from_millis(86_400_000 * 37 + 3_723_456);
+        while t.0.year() < 9999 {
+            let expected = t.0.format(STORED).unwrap();
+            assert_eq!(t.to_stored(), expected);
+            t = t.plus(step);
+        }
+        let before_year_zero = Timestamp::from_unix(-62_200_000_000).unwrap();
+        assert_eq!(
+            before_year_zero.to_stored(),
+            before_year_zero.0.format(STORED).unwrap()
         );
     }
 }

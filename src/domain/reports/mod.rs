@@ -190,21 +190,8 @@ pub fn rebuild(conn: &Connection) -> AppResult<()> {
 /// then puts them back and rebuilds the tables in a few grouped scans: far cheaper than
 /// millions of one-row upserts. DDL is transactional, so a failure rolls it all back.
 pub fn bulk(conn: &Connection, fill: impl FnOnce(&Connection) -> AppResult<()>) -> AppResult<()> {
-    let triggers: Vec<(String, String)> = conn
-        .prepare(
-            "SELECT name, sql FROM sqlite_schema
-              WHERE type = 'trigger' AND name LIKE 'report\\_%' ESCAPE '\\'
-                AND tbl_name IN ('leads', 'activities', 'tasks')",
-        )?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?;
-    for (name, _) in &triggers {
-        conn.execute_batch(&format!("DROP TRIGGER \"{name}\""))?;
-    }
-    fill(conn)?;
-    for (_, sql) in &triggers {
-        conn.execute_batch(sql)?;
-    }
+    // The records' report triggers, and the delta tables' (nothing writes a delta meanwhile).
+    crate::db::without_triggers(conn, "report\\_%", fill)?;
     rebuild(conn)
 }
 
