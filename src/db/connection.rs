@@ -53,8 +53,8 @@ pub fn with_cache<T>(
 /// is one `pread` from the OS page cache, which holds it once for all of them.
 pub const READER_CACHE_KIB: i64 = 1_024;
 
-/// The writer checkpoints inline only once the WAL holds this many pages (16 MiB); below it
-/// the checkpointer thread does the work in the background (`db::spawn_checkpointer`),
+/// The writer checkpoints inline only once the WAL holds this many pages (256 MiB); below
+/// it the checkpointer thread does the work in the background (`db::spawn_checkpointer`),
 /// and no write waits for it.
 ///
 /// Under a steady stream of writes the background checkpoint can never finish: by the time
@@ -65,7 +65,14 @@ pub const READER_CACHE_KIB: i64 = 1_024;
 /// transactions, so it completes (unless a reader still needs old frames), and the next
 /// transaction writes from the start of the WAL again. Like every Rapport checkpoint it is
 /// PASSIVE: it waits for no reader and leaves Litestream in charge of its own.
-pub const WRITER_WAL_PAGES: i64 = 4_096;
+///
+/// Why so much: a checkpoint copies each page once however often the WAL holds it, and a
+/// stream of creates rewrites the same pages (the ends of the date indexes, the search
+/// index, the audit chain) batch after batch. At 16 MiB the writer spent a quarter of its
+/// time writing and checkpointing pages and created 4,000–5,000 leads a second under the
+/// benchmark load; at 256 MiB, 6,500–6,900 (benches/README.md). The file only grows that
+/// far under a long stream of writes; a copy taken by `rapport backup` never includes it.
+pub const WRITER_WAL_PAGES: i64 = 65_536;
 
 /// Per-connection settings. `journal_mode=WAL` is persistent in the file but is set on every
 /// open so a file created by another tool is converted.
