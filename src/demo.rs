@@ -13,6 +13,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rusqlite::{Connection, params};
 
+use crate::db::connection;
 use crate::domain::audit::{self, Entry};
 use crate::domain::clock::Timestamp;
 use crate::domain::{reports, search};
@@ -397,10 +398,8 @@ pub fn generate(
     let mut g = Generator::new(options, password_hash);
     let n = u64::from(options.customers);
     progress.start(n * 33 + 60);
-    // One transaction: all of it or nothing. A 128 MiB page cache keeps the hot index pages
-    // in memory without crowding a small machine.
-    conn.pragma_update(None, "cache_size", -131_072)?;
-    // Each index built at the end is one big sort; a helper thread halves it on two cores.
+    // The index builds at the end are big sorts; SQLite may give each a helper thread (see
+    // `without_indexes`).
     conn.pragma_update(None, "threads", 2)?;
     // The CRM is empty, so a rollback journal has almost nothing to save, while WAL would
     // write every page twice (log, then checkpoint). Switching only works when no other
@@ -411,26 +410,39 @@ pub fn generate(
     // verifies them, as the tests do); looking each one up again was a tenth of the run.
     // The setting only changes outside a transaction.
     conn.pragma_update(None, "foreign_keys", false)?;
-    conn.execute_batch("BEGIN IMMEDIATE")?;
-    let result = without_indexes(conn, |conn| {
-        reports::bulk(conn, |conn| {
-            search::bulk_indexed(conn, |conn| g.run(conn, progress))
+    // One transaction: all of it or nothing. A 128 MiB page cache keeps the hot index pages
+    // in memory without crowding a small machine.
+    let result = connection::with_cache(conn, 131_072, |conn| {
+        in_one_transaction(conn, |conn| {
+            without_indexes(conn, |conn| {
+                reports::bulk(conn, |conn| {
+                    search::bulk_indexed(conn, |conn| g.run(conn, progress))
+                })
+            })
         })
     });
-    match &result {
-        Ok(()) => conn.execute_batch("COMMIT")?,
-        Err(_) => {
-            let _ = conn.execute_batch("ROLLBACK");
-        }
-    }
+    // The connection's usual settings come back however the run ended.
     conn.pragma_update(None, "foreign_keys", true)?;
     if journal != "wal" {
         conn.pragma_update(None, "journal_mode", "WAL")?;
     }
-    conn.pragma_update(None, "cache_size", -4_000)?;
     conn.pragma_update(None, "threads", 0)?;
-    result?;
+    result??;
     Ok(g.report)
+}
+
+/// Runs `fill` in one write transaction, committed when it succeeds and rolled back
+/// otherwise (also when the commit itself fails).
+fn in_one_transaction(
+    conn: &Connection,
+    fill: impl FnOnce(&Connection) -> AppResult<()>,
+) -> AppResult<()> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let result = fill(conn).and_then(|()| Ok(conn.execute_batch("COMMIT")?));
+    if !conn.is_autocommit() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    result
 }
 
 /// The tables demo data fills. Their secondary indexes are dropped while rows go in and
@@ -470,13 +482,16 @@ fn without_indexes(
     // and splits a sort into runs the size of the page cache: with runs of 32 MiB both cores
     // sort (the index builds took 28 s instead of 23 s with a single in-memory sort each).
     conn.pragma_update(None, "temp_store", "FILE")?;
-    conn.pragma_update(None, "cache_size", -32_768)?;
-    for (name, sql) in &indexes {
-        let one = std::time::Instant::now();
-        conn.execute_batch(sql)?;
-        tracing::trace!(elapsed = ?one.elapsed(), index = %name, "demo: index built");
-    }
+    let built = connection::with_cache(conn, 32_768, |conn| {
+        indexes.iter().try_for_each(|(name, sql)| {
+            let one = std::time::Instant::now();
+            conn.execute_batch(sql)?;
+            tracing::trace!(elapsed = ?one.elapsed(), index = %name, "demo: index built");
+            AppResult::Ok(())
+        })
+    });
     conn.pragma_update(None, "temp_store", "MEMORY")?;
+    built??;
     tracing::debug!(elapsed = ?t.elapsed(), count = indexes.len(), "demo: indexes rebuilt");
     Ok(())
 }

@@ -34,16 +34,17 @@ pub fn assert_sqlite_version() -> Result<(), String> {
 /// of 100k contacts only 8% (benches/README.md).
 const WRITER_CACHE_KIB: i64 = 4_096;
 
-/// Runs `work` with a page cache of `kib` on the writer's `conn` (for long jobs that dirty
-/// many pages in one transaction), then gives the memory back.
+/// Runs `work` with a page cache of `kib` on `conn` (for long jobs that dirty many pages in
+/// one transaction), then puts the cache back as it was, giving the memory back.
 pub fn with_cache<T>(
     conn: &Connection,
     kib: i64,
     work: impl FnOnce(&Connection) -> T,
 ) -> rusqlite::Result<T> {
+    let before: i64 = conn.pragma_query_value(None, "cache_size", |r| r.get(0))?;
     conn.pragma_update(None, "cache_size", -kib)?;
     let out = work(conn);
-    conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
+    conn.pragma_update(None, "cache_size", before)?;
     Ok(out)
 }
 
@@ -155,6 +156,23 @@ mod tests {
             .pragma_query_value(None, "busy_timeout", |r| r.get(0))
             .unwrap();
         assert!(timeout >= 5000, "busy_timeout {timeout} ms");
+    }
+
+    #[test]
+    fn a_larger_cache_for_a_while_gives_way_to_the_one_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open(&dir.path().join("rapport.db")).unwrap();
+        let size = |conn: &Connection| -> i64 {
+            conn.pragma_query_value(None, "cache_size", |r| r.get(0))
+                .unwrap()
+        };
+        let (outer, inner) = with_cache(&conn, 65_536, |conn| {
+            let inner = with_cache(conn, 1_024, size).unwrap();
+            (size(conn), inner)
+        })
+        .unwrap();
+        assert_eq!((outer, inner), (-65_536, -1_024));
+        assert_eq!(size(&conn), -WRITER_CACHE_KIB);
     }
 
     #[test]

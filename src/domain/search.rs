@@ -540,15 +540,16 @@ fn fts_settings(hash_bytes: i64, automerge: i64) -> String {
         .concat()
 }
 
+/// Runs `fill` (a bulk load in the caller's transaction) with the search insert triggers
+/// dropped, then indexes every live record afresh in one pass. Dropping them is cheaper than
+/// pausing them (migration 0005's row 2, which a bulk load no longer uses): each insert
+/// through the `search_entry` view opened and closed a temporary B-tree even when it noted
+/// nothing.
 pub fn bulk_indexed(
     conn: &Connection,
     fill: impl FnOnce(&Connection) -> AppResult<()>,
 ) -> AppResult<()> {
-    conn.execute("INSERT INTO search_deferring (on_) VALUES (2)", [])?;
-    // Without the insert triggers, not even a row per record is noted: the rebuild below
-    // reads every live record.
     crate::db::without_triggers(conn, "%\\_search\\_insert", fill)?;
-    conn.execute("DELETE FROM search_deferring", [])?;
     let t = std::time::Instant::now();
     conn.execute_batch(&format!(
         "{bulk}
