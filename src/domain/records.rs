@@ -9,7 +9,7 @@ use crate::auth::permissions::{Capability, Ownership, Record, RecordAction};
 use crate::domain::attachments;
 use crate::domain::audit::{self, Entry};
 use crate::domain::clock::Timestamp;
-use crate::domain::list::ListParams;
+use crate::domain::list::{JsonObject, ListParams};
 use crate::domain::search;
 use crate::error::{AppError, AppResult, FieldError, Violations};
 
@@ -106,6 +106,16 @@ impl Meta {
             version: r.get(at + 4)?,
             deleted_at: r.get(at + 5)?,
         })
+    }
+
+    /// Writes the six meta columns starting at `at` as [`Meta`] serialises.
+    pub fn write_json(r: &Row<'_>, at: usize, out: &mut JsonObject<'_>) -> AppResult<()> {
+        out.text("id", r.get_ref(at)?)?;
+        out.text("created_at", r.get_ref(at + 1)?)?;
+        out.text("updated_at", r.get_ref(at + 2)?)?;
+        out.text("created_by", r.get_ref(at + 3)?)?;
+        out.int("version", r.get_ref(at + 4)?)?;
+        out.text_if_set("deleted_at", r.get_ref(at + 5)?)
     }
 }
 

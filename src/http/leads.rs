@@ -31,10 +31,12 @@ pub async fn list(
     let page = state
         .read_as(&credentials, move |conn, actor| {
             let params = ListParams::parse(&query, leads::list_spec(actor))?;
-            leads::list(conn, actor, &params)
+            leads::list_json(conn, actor, &params)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(page))
+    Ok(HttpResponse::Ok()
+        .content_type(header::ContentType::json())
+        .body(page))
 }
 
 /// One lead. Support users get it without `value_cents`.
@@ -46,14 +48,15 @@ pub async fn get(
     credentials: Credentials,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let lead = state
+    let (version, lead) = state
         .read_as(&credentials, move |conn, actor| {
-            leads::get(conn, actor, &id)
+            leads::get_json(conn, actor, &id)
         })
         .await?;
     Ok(HttpResponse::Ok()
-        .insert_header(etag(lead.meta.version))
-        .json(lead))
+        .insert_header(etag(version))
+        .content_type(header::ContentType::json())
+        .body(lead))
 }
 
 /// Create a lead.
