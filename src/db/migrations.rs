@@ -58,6 +58,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0011_leads_response_hours",
         include_str!("migrations/0011_leads_response_hours.sql"),
     ),
+    (
+        "0012_search_gradual_merges",
+        include_str!("migrations/0012_search_gradual_merges.sql"),
+    ),
 ];
 
 /// The schema version this binary writes.

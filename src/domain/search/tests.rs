@@ -348,3 +348,21 @@ fn the_exact_name_comes_first_however_many_names_share_its_word() {
     assert_eq!(hits.len(), DEFAULT_LIMIT as usize);
     assert!(hits[1].starts_with('b'), "{hits:?}");
 }
+
+/// Migration 0012: both indexes merge a level whole only at 64 segments, and a bulk rebuild
+/// (which changes the other merge settings and puts them back) leaves that alone.
+#[test]
+fn indexes_merge_whole_levels_only_at_sixty_four_segments() {
+    let conn = db();
+    bulk_indexed(&conn, |_| Ok(())).unwrap();
+    for table in ["search_words", "search_trigrams"] {
+        let crisis: i64 = conn
+            .query_row(
+                &format!("SELECT v FROM {table}_config WHERE k = 'crisismerge'"),
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(crisis, 64, "{table}");
+    }
+}
