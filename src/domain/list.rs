@@ -178,12 +178,10 @@ impl ListParams {
         out.extend_from_slice(b"{\"items\":[");
         let mut kept = 0;
         let mut last_key = None;
-        let mut next_cursor = None;
+        let mut more = false;
         while let Some(row) = rows.next()? {
             if kept == limit {
-                next_cursor = last_key
-                    .take()
-                    .map(|(value, id)| Cursor { value, id }.encode(self.sort, self.desc));
+                more = true;
                 break;
             }
             if kept > 0 {
@@ -195,9 +193,12 @@ impl ListParams {
                 last_key = Some(key(row)?);
             }
         }
+        let next_cursor = last_key
+            .filter(|_| more)
+            .map(|(value, id)| Cursor { value, id }.encode(self.sort, self.desc));
         out.extend_from_slice(b"],\"next_cursor\":");
         match next_cursor {
-            Some(cursor) => write_json(&mut out, &cursor)?,
+            Some(cursor) => push_json(&mut out, &cursor)?,
             None => out.extend_from_slice(b"null"),
         }
         out.push(b'}');
@@ -205,8 +206,8 @@ impl ListParams {
     }
 }
 
-/// A JSON object being written by [`ListParams::json_page`]: its fields come out in the
-/// order they are added, as `serde_json` writes a struct's.
+/// A JSON object written straight from a row (a list page's item, a single record): its
+/// fields come out in the order they are added, as `serde_json` writes a struct's.
 pub struct JsonObject<'a> {
     out: &'a mut Vec<u8>,
     empty: bool,
@@ -239,7 +240,7 @@ impl JsonObject<'_> {
     pub fn text(&mut self, key: &'static str, value: ValueRef<'_>) -> AppResult<()> {
         self.key(key);
         match value.as_str_or_null().map_err(rusqlite::Error::from)? {
-            Some(text) => write_json(self.out, text),
+            Some(text) => push_json(self.out, text),
             None => {
                 self.out.extend_from_slice(b"null");
                 Ok(())
@@ -259,12 +260,12 @@ impl JsonObject<'_> {
     pub fn int(&mut self, key: &'static str, value: ValueRef<'_>) -> AppResult<()> {
         let value = value.as_i64().map_err(rusqlite::Error::from)?;
         self.key(key);
-        write_json(self.out, &value)
+        push_json(self.out, &value)
     }
 }
 
 /// A string or number as `serde_json` writes it (strings escaped alike).
-fn write_json(out: &mut Vec<u8>, value: &(impl Serialize + ?Sized)) -> AppResult<()> {
+fn push_json(out: &mut Vec<u8>, value: &(impl Serialize + ?Sized)) -> AppResult<()> {
     serde_json::to_writer(out, value).map_err(AppError::internal)
 }
 
