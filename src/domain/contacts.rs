@@ -9,6 +9,7 @@ use crate::domain::audit::{self, Entry};
 use crate::domain::clock::Timestamp;
 use crate::domain::list::{ListParams, ListSpec, Page};
 use crate::domain::records::{self, Kind, META_COLUMNS, Meta, Origin, nullable};
+use crate::domain::search;
 use crate::domain::values::{optional_email, optional_text, phone, required_text};
 use crate::error::{AppError, AppResult, Violations};
 
@@ -389,7 +390,7 @@ pub fn list_query(params: &ListParams) -> AppResult<(String, Vec<rusqlite::types
 }
 
 pub fn list(conn: &Connection, params: &ListParams) -> AppResult<Page<Contact>> {
-    let (sql, args) = list_query(params)?;
+    let (sql, args) = list_query(&*search::counted_matches(conn, KIND, params)?)?;
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt
         .query_map(rusqlite::params_from_iter(args), from_row)?

@@ -10,6 +10,7 @@ use crate::domain::clock::Timestamp;
 use crate::domain::list::{ListParams, ListSpec, Page};
 use crate::domain::notifications::{self, About, NotificationKind};
 use crate::domain::records::{self, Kind, META_COLUMNS, Meta, Origin, nullable};
+use crate::domain::search;
 use crate::domain::values::{domain, multiline_text, optional_text, phone, required_text};
 use crate::error::{AppError, AppResult, Violations};
 
@@ -395,7 +396,7 @@ pub const LIST: ListSpec = ListSpec {
 };
 
 pub fn list(conn: &Connection, params: &ListParams) -> AppResult<Page<Customer>> {
-    let (sql, args) = list_query(params)?;
+    let (sql, args) = list_query(&*search::counted_matches(conn, KIND, params)?)?;
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt
         .query_map(rusqlite::params_from_iter(args), from_row)?

@@ -37,6 +37,10 @@ pub struct ListParams {
     /// Only these records: set by code for an action on a selection (a list's bulk export),
     /// never from a request. Lists built with [`crate::domain::records::Query`] honour it.
     pub ids: Option<Vec<String>>,
+    /// Set by code when `q` matches many records (`search::counted_matches`): the list then
+    /// walks its sort order and keeps the matching records, instead of looking every match
+    /// up and sorting them all. Never from a request.
+    pub many_matches: bool,
 }
 
 /// Where the previous page ended.
@@ -110,6 +114,7 @@ impl ListParams {
             limit,
             after,
             ids: None,
+            many_matches: false,
         })
     }
 

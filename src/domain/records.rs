@@ -623,7 +623,7 @@ impl<'p> Query<'p> {
         let Some(q) = &self.params.q else {
             return self;
         };
-        match search::list_condition(kind, q) {
+        match search::list_condition(kind, q, self.params.many_matches) {
             Some((sql, values)) => {
                 let mut numbered = String::with_capacity(sql.len() + 8);
                 for (i, part) in sql.split('?').enumerate() {

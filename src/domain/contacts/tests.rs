@@ -30,6 +30,7 @@ fn params(
             id: "0190".into(),
         }),
         ids: None,
+        many_matches: false,
     }
 }
 
@@ -62,11 +63,16 @@ fn every_filter_and_sort_is_served_by_an_index() {
         for &sort in LIST.sorts {
             for desc in [false, true] {
                 for after in [false, true] {
-                    for q in [None, Some("ada")] {
-                        let p = params(*filter, q, sort, desc, after);
+                    for (q, many) in [(None, false), (Some("ada"), false), (Some("ada"), true)] {
+                        let p = ListParams {
+                            many_matches: many,
+                            ..params(*filter, q, sort, desc, after)
+                        };
                         let plan = plan(&conn, &p);
-                        let shape =
-                            format!("{filter:?} {} desc={desc} after={after} q={q:?}", sort.0);
+                        let shape = format!(
+                            "{filter:?} {} desc={desc} after={after} q={q:?} many={many}",
+                            sort.0
+                        );
                         for line in plan.iter().filter(|l| l.contains(" contacts")) {
                             assert!(
                                 line.contains("INDEX") || line.contains("PRIMARY KEY"),

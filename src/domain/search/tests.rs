@@ -1,6 +1,7 @@
 use rusqlite::Connection;
 
 use super::*;
+use crate::domain::customers;
 
 fn db() -> Connection {
     let mut conn = crate::db::connection::open_in_memory().unwrap();
@@ -22,6 +23,12 @@ fn db() -> Connection {
     )
     .unwrap();
     conn
+}
+
+/// A customer list's parameters with `q`, as a request would give them.
+fn list_params(q: &str) -> ListParams {
+    let raw = [("q".to_owned(), q.to_owned())];
+    ListParams::parse(&raw, &crate::domain::customers::LIST).unwrap()
 }
 
 fn find(conn: &Connection, q: &str) -> Vec<String> {
@@ -79,13 +86,18 @@ fn hostile_queries_are_plain_text() {
         let params = SearchParams::parse(Some(q), None, None).unwrap();
         assert!(search(&conn, &params).is_ok(), "{q:?}");
         for kind in KINDS {
-            if let Some((sql, args)) = list_condition(kind, q) {
-                let sql = format!("SELECT count(*) FROM {} WHERE {sql}", kind.table());
-                let ok = conn.query_row(&sql, rusqlite::params_from_iter(args), |r| {
-                    r.get::<_, i64>(0)
-                });
-                assert!(ok.is_ok(), "{q:?}: {ok:?}");
+            for many in [false, true] {
+                if let Some((sql, args)) = list_condition(kind, q, many) {
+                    let sql = format!("SELECT count(*) FROM {} WHERE {sql}", kind.table());
+                    let ok = conn.query_row(&sql, rusqlite::params_from_iter(args), |r| {
+                        r.get::<_, i64>(0)
+                    });
+                    assert!(ok.is_ok(), "{q:?}: {ok:?}");
+                }
             }
+            let listed = list_params(q);
+            let counted = counted_matches(&conn, kind, &listed);
+            assert!(counted.is_ok(), "{q:?}: {:?}", counted.err());
         }
     }
     // Operators are words like any other: `acme AND corp` needs "and" in the record.
@@ -209,7 +221,7 @@ fn check_reports_a_drifted_index() {
 #[test]
 fn list_condition_asks_the_index_first() {
     let conn = db();
-    let (sql, args) = list_condition(Kind::Customer, "acme").unwrap();
+    let (sql, args) = list_condition(Kind::Customer, "acme", false).unwrap();
     let plan: Vec<String> = conn
         .prepare(&format!(
             "EXPLAIN QUERY PLAN SELECT id FROM customers WHERE deleted_at IS NULL AND {sql}
@@ -365,4 +377,49 @@ fn indexes_merge_whole_levels_only_at_sixty_four_segments() {
             .unwrap();
         assert_eq!(crisis, 64, "{table}");
     }
+}
+
+/// A `q` that matches many records walks the list's order instead of looking each match up:
+/// the same page either way, and a `q` that matches few keeps the lookup.
+#[test]
+fn lists_walk_their_order_when_q_matches_many() {
+    let conn = db();
+    conn.execute_batch(&format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {MANY_MATCHES})
+         INSERT INTO customers (id, name, created_at, updated_at)
+         SELECT printf('m%05d', i), 'Maple Supply ' || i,
+                printf('2026-01-01T00:00:%02d.000Z', i % 60), 't' FROM n;"
+    ))
+    .unwrap();
+    let many = list_params("maple");
+    assert!(
+        counted_matches(&conn, Kind::Customer, &many)
+            .unwrap()
+            .many_matches
+    );
+    let few = list_params("acme");
+    assert!(matches!(
+        counted_matches(&conn, Kind::Customer, &few).unwrap(),
+        Cow::Borrowed(_)
+    ));
+
+    let ids = |params: &ListParams| -> Vec<String> {
+        let (sql, args) = customers::list_query(params).unwrap();
+        conn.prepare(&sql)
+            .unwrap()
+            .query_map(rusqlite::params_from_iter(args), |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let walked = ids(&ListParams {
+        many_matches: true,
+        ..many.clone()
+    });
+    assert_eq!(walked.len(), 51);
+    assert_eq!(walked, ids(&many));
+    // Listed through the customers' own function, the page is the same.
+    let page = customers::list(&conn, &many).unwrap();
+    let listed: Vec<String> = page.items.into_iter().map(|c| c.meta.id).collect();
+    assert_eq!(listed, walked[..50]);
 }
