@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 
 use crate::db::connection;
 use crate::domain::audit::{self, Entry};
@@ -412,14 +412,15 @@ pub fn generate(
     conn.pragma_update(None, "foreign_keys", false)?;
     // One transaction: all of it or nothing. A 128 MiB page cache keeps the hot index pages
     // in memory without crowding a small machine.
+    // The transaction rolls back when dropped uncommitted, also when the commit fails.
     let result = connection::with_cache(conn, 131_072, |conn| {
-        in_one_transaction(conn, |conn| {
-            without_indexes(conn, |conn| {
-                reports::bulk(conn, |conn| {
-                    search::bulk_indexed(conn, |conn| g.run(conn, progress))
-                })
+        let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+        without_indexes(&tx, |conn| {
+            reports::bulk(conn, |conn| {
+                search::bulk_indexed(conn, |conn| g.run(conn, progress))
             })
-        })
+        })?;
+        AppResult::Ok(tx.commit()?)
     });
     // The connection's usual settings come back however the run ended.
     conn.pragma_update(None, "foreign_keys", true)?;
@@ -429,20 +430,6 @@ pub fn generate(
     conn.pragma_update(None, "threads", 0)?;
     result??;
     Ok(g.report)
-}
-
-/// Runs `fill` in one write transaction, committed when it succeeds and rolled back
-/// otherwise (also when the commit itself fails).
-fn in_one_transaction(
-    conn: &Connection,
-    fill: impl FnOnce(&Connection) -> AppResult<()>,
-) -> AppResult<()> {
-    conn.execute_batch("BEGIN IMMEDIATE")?;
-    let result = fill(conn).and_then(|()| Ok(conn.execute_batch("COMMIT")?));
-    if !conn.is_autocommit() {
-        let _ = conn.execute_batch("ROLLBACK");
-    }
-    result
 }
 
 /// The tables demo data fills. Their secondary indexes are dropped while rows go in and

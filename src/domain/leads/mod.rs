@@ -9,6 +9,8 @@ mod convert;
 mod input;
 pub mod list;
 
+use std::sync::LazyLock;
+
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
@@ -132,13 +134,14 @@ pub(crate) fn write_json(r: &Row<'_>, sees_value: bool, out: &mut JsonObject<'_>
     Ok(())
 }
 
-fn load_sql() -> String {
+/// Built once: every lead read looks its prepared statement up by this text.
+static LOAD_SQL: LazyLock<String> = LazyLock::new(|| {
     format!("SELECT {META_COLUMNS}, {COLUMNS} FROM leads WHERE id = ?1 AND deleted_at IS NULL")
-}
+});
 
 /// A live lead, with every field (for the domain's own use).
 fn load(conn: &Connection, id: &str) -> AppResult<Lead> {
-    conn.prepare_cached(&load_sql())?
+    conn.prepare_cached(&LOAD_SQL)?
         .query_row([id], from_row)
         .optional()?
         .ok_or(AppError::NotFound)
@@ -153,7 +156,7 @@ pub fn get(conn: &Connection, actor: &Actor, id: &str) -> AppResult<Lead> {
 /// the `ETag`): the API's read of one lead, the busiest request there is.
 pub fn get_json(conn: &Connection, actor: &Actor, id: &str) -> AppResult<(i64, Vec<u8>)> {
     let sees_value = permissions::sees(actor.role, Field::LeadValue);
-    let mut stmt = conn.prepare_cached(&load_sql())?;
+    let mut stmt = conn.prepare_cached(&LOAD_SQL)?;
     let mut rows = stmt.query([id])?;
     let row = rows.next()?.ok_or(AppError::NotFound)?;
     let mut out = Vec::with_capacity(768);
