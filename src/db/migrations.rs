@@ -62,6 +62,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0012_search_gradual_merges",
         include_str!("migrations/0012_search_gradual_merges.sql"),
     ),
+    (
+        "0013_search_merges_when_idle",
+        include_str!("migrations/0013_search_merges_when_idle.sql"),
+    ),
 ];
 
 /// The schema version this binary writes.

@@ -136,6 +136,11 @@ pub fn spawn(
     thread::Builder::new()
         .name("db-write".into())
         .spawn(move || {
+            // An index a bulk load or an earlier Rapport left in one low segment would be
+            // rewritten by the first merges (`search::settle_single_segments`).
+            if let Err(err) = search::settle_single_segments(&conn) {
+                tracing::warn!(%err, "cannot settle the search indexes' segments");
+            }
             let touched = watch_tables(&conn);
             writer_loop(conn, rx, &metrics, || {
                 // A rolled-back change may have set the flag too; waking readers for
@@ -175,14 +180,17 @@ fn writer_loop(
     let taken = |job: &Job| metrics.write_wait.observe_duration(job.queued.elapsed());
     let mut batch: Vec<Box<dyn Runnable>> = Vec::with_capacity(WRITE_BATCH_MAX);
     let mut next: Option<Job> = None;
+    let mut tidying = true;
     loop {
         let first = match next.take() {
             Some(job) => job,
-            None => match rx.recv() {
-                Ok(job) => job,
-                Err(_) => break,
+            None => match tidy_until_job(&conn, &rx, &mut tidying).or_else(|| rx.recv().ok()) {
+                Some(job) => job,
+                None => break,
             },
         };
+        // Whatever it commits may leave segments to merge.
+        tidying = true;
         taken(&first);
         if first.alone {
             metrics.write_batch.observe_raw(1);
@@ -209,6 +217,29 @@ fn writer_loop(
         run_batch(&conn, &mut batch);
         after_commit();
     }
+}
+
+/// While no job is queued and `tidying`, merges the search indexes a step at a time
+/// (`search::tidy_step`): writes never pay for merges, and a job that arrives waits for one
+/// step at most. Returns that job, or `None` when the merging is done or every sender gone.
+fn tidy_until_job(
+    conn: &Connection,
+    rx: &crossbeam_channel::Receiver<Job>,
+    tidying: &mut bool,
+) -> Option<Job> {
+    while *tidying {
+        match rx.try_recv() {
+            Ok(job) => return Some(job),
+            Err(crossbeam_channel::TryRecvError::Disconnected) => return None,
+            Err(crossbeam_channel::TryRecvError::Empty) => {
+                *tidying = search::tidy_step(conn).unwrap_or_else(|err| {
+                    tracing::warn!(%err, "a search index merge step failed");
+                    false
+                });
+            }
+        }
+    }
+    None
 }
 
 fn run_alone(conn: &Connection, mut job: Box<dyn Runnable>) {
@@ -284,7 +315,8 @@ mod tests {
     use crate::auth::permissions::Role;
     use crate::domain::customers::{self, CustomerInput};
 
-    fn customer_job(name: &'static str, fail: bool) -> Box<dyn Runnable> {
+    fn customer_job(name: impl Into<String>, fail: bool) -> Box<dyn Runnable> {
+        let name = name.into();
         let (reply, _) = oneshot::channel();
         Job::new(
             move |conn: &Connection| {
@@ -296,7 +328,7 @@ mod tests {
                     via: Via::CommandLine,
                 };
                 let input = CustomerInput {
-                    name: Some(Some(name.into())),
+                    name: Some(Some(name)),
                     ..CustomerInput::default()
                 };
                 customers::create(conn, &actor, &input)?;
@@ -322,11 +354,7 @@ mod tests {
         .unwrap()
     }
 
-    /// A batch indexes its new records once, at its end: a failed job's record is not
-    /// there, the others are, and nothing is left waiting after the commit.
-    #[test]
-    fn a_batch_indexes_what_its_jobs_kept_when_it_ends() {
-        let dir = tempfile::tempdir().unwrap();
+    fn writer_db(dir: &tempfile::TempDir) -> Connection {
         let conn = crate::db::upgrade::open_and_migrate(&dir.path().join("w.db")).unwrap();
         conn.execute(
             "INSERT INTO users (id, email, name, role, password_hash, password_changed_at,
@@ -336,6 +364,15 @@ mod tests {
             [],
         )
         .unwrap();
+        conn
+    }
+
+    /// A batch indexes its new records once, at its end: a failed job's record is not
+    /// there, the others are, and nothing is left waiting after the commit.
+    #[test]
+    fn a_batch_indexes_what_its_jobs_kept_when_it_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = writer_db(&dir);
         let mut batch = vec![
             customer_job("Kept Alpha", false),
             customer_job("Undone Beta", true),
@@ -354,6 +391,43 @@ mod tests {
             )
             .unwrap();
         assert_eq!(waiting, 0);
+        assert!(
+            crate::domain::search::check_index(&conn)
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    /// Each batch leaves a search segment; with no job queued the writer merges them, and
+    /// a queued job goes first.
+    #[test]
+    fn an_idle_writer_merges_the_segments_its_batches_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = writer_db(&dir);
+        for i in 0..12 {
+            run_batch(&conn, &mut vec![customer_job(format!("Kept {i}"), false)]);
+        }
+        let segments = || -> i64 {
+            conn.query_row(
+                "SELECT count(DISTINCT segid) FROM search_words_idx",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+        };
+        assert!(segments() >= 12, "{}", segments());
+
+        let (tx, rx) = crossbeam_channel::unbounded::<Job>();
+        let (reply, _) = oneshot::channel();
+        tx.send(Job::new(|_: &Connection| Ok(()), reply)).unwrap();
+        let mut tidying = true;
+        assert!(tidy_until_job(&conn, &rx, &mut tidying).is_some());
+        assert!(tidying && segments() >= 12);
+
+        assert!(tidy_until_job(&conn, &rx, &mut tidying).is_none());
+        assert!(!tidying);
+        assert!(segments() < 4, "{}", segments());
+        assert_eq!(found(&conn, "kept").len(), 12);
         assert!(
             crate::domain::search::check_index(&conn)
                 .unwrap()

@@ -555,33 +555,20 @@ fn describe(conn: &Connection, kind: Kind, id: &str) -> AppResult<Option<Hit>> {
         .optional()?)
 }
 
-/// Runs `fill` (a bulk load of customers, contacts and leads, inside the caller's
-/// transaction) with search indexing paused, then indexes every live record afresh in one
-/// pass and merges each FTS index into one segment (every query term visits each segment).
-///
-/// FTS5's default merging stays on while it loads: it grows the index's levels, and
-/// 'optimize' puts the merged segment on the top one. Loaded without merges, the big
-/// segment would sit on level 1, and within a few dozen single-record commits FTS5 would
-/// start merging their small segments into it, rewriting the whole index a few hundred pages
-/// at a time (create lead on the large demo: 3.2 ms mean instead of 0.36).
-/// FTS5's defaults: it flushes its pending terms to a new segment past 1 MiB, and merges
-/// every 4 segments of a level.
+/// The two FTS5 indexes every search reads: whole words (with prefixes) and trigrams.
+const SEARCH_TABLES: [&str; 2] = ["search_words", "search_trigrams"];
+
+/// FTS5's default: it flushes its pending terms to a new segment past 1 MiB.
 const DEFAULT_HASH_BYTES: i64 = 1024 * 1024;
-const DEFAULT_AUTOMERGE: i64 = 4;
-/// For one big rebuild: a few large segments instead of hundreds of 1 MiB ones that would
-/// be merged over and over on the way. They are then merged into one ('optimize'): left as
-/// they are, every later write's automerge would take on their merge, a step at a time.
+/// For one big rebuild: a few large segments instead of hundreds of 1 MiB ones. They are
+/// then merged into one ('optimize'): left as they are, the writer's merges would take them
+/// on a step at a time.
 const BULK_HASH_BYTES: i64 = 256 * 1024 * 1024;
 
-/// The statements that set both search tables' pending-terms budget and automerge.
-fn fts_settings(hash_bytes: i64, automerge: i64) -> String {
-    ["search_words", "search_trigrams"]
-        .map(|t| {
-            format!(
-                "INSERT INTO {t} ({t}, rank) VALUES ('hashsize', {hash_bytes});
-                 INSERT INTO {t} ({t}, rank) VALUES ('automerge', {automerge});"
-            )
-        })
+/// The statements that set both search tables' pending-terms budget.
+fn hash_size_settings(hash_bytes: i64) -> String {
+    SEARCH_TABLES
+        .map(|t| format!("INSERT INTO {t} ({t}, rank) VALUES ('hashsize', {hash_bytes});"))
         .concat()
 }
 
@@ -603,9 +590,10 @@ pub fn bulk_indexed(
          INSERT INTO search_words (search_words) VALUES ('optimize');
          INSERT INTO search_trigrams (search_trigrams) VALUES ('optimize');
          {normal}",
-        bulk = fts_settings(BULK_HASH_BYTES, 0),
-        normal = fts_settings(DEFAULT_HASH_BYTES, DEFAULT_AUTOMERGE),
+        bulk = hash_size_settings(BULK_HASH_BYTES),
+        normal = hash_size_settings(DEFAULT_HASH_BYTES),
     ))?;
+    settle_single_segments(conn)?;
     tracing::debug!(elapsed = ?t.elapsed(), "search index rebuilt");
     Ok(())
 }
@@ -669,18 +657,179 @@ const COMPACT_PAGES: i64 = 1000;
 /// query term opens an iterator on each of them: on the medium dataset the name stage of a
 /// search took 0.29 ms instead of 0.10 ms on one segment. 'optimize' would do the same in one
 /// go, holding the writer for seconds on a large CRM; a negative 'merge' merges across levels
-/// a bounded number of pages at a time. FTS5 reports no work done as fewer than two changes.
+/// a bounded number of pages at a time. The last step settles the one segment left
+/// ([`settle_single_segments`]).
 pub fn compact_step(conn: &Connection) -> rusqlite::Result<bool> {
+    let more = merge_step(conn, -COMPACT_PAGES)?;
+    if !more {
+        settle_single_segments(conn)?;
+    }
+    Ok(more)
+}
+
+/// How many leaf pages one [`tidy_step`] merges per index: a millisecond or two of work, so
+/// a write that arrives meanwhile hardly waits.
+const TIDY_PAGES: i64 = 64;
+
+/// One step of the merging that keeps each search index in few segments; `true` while work
+/// remains. It merges the segments of a level once it holds four ('usermerge'), as FTS5's
+/// own 'automerge' would inside every write; migration 0013 turned that off, and the writer
+/// calls this while no write is waiting instead.
+pub fn tidy_step(conn: &Connection) -> rusqlite::Result<bool> {
+    merge_step(conn, TIDY_PAGES)
+}
+
+/// Runs FTS5's 'merge' of `pages` leaf pages on both indexes (negative: across all levels),
+/// and says whether either did work, which FTS5 reports as two changes or more.
+fn merge_step(conn: &Connection, pages: i64) -> rusqlite::Result<bool> {
     let mut more = false;
-    for table in ["search_words", "search_trigrams"] {
+    for table in SEARCH_TABLES {
         let before = conn.total_changes();
         conn.prepare_cached(&format!(
-            "INSERT INTO {table} ({table}, rank) VALUES ('merge', -{COMPACT_PAGES})"
+            "INSERT INTO {table} ({table}, rank) VALUES ('merge', ?1)"
         ))?
-        .execute([])?;
+        .execute([pages])?;
         more |= conn.total_changes() - before >= 2;
     }
     Ok(more)
+}
+
+/// The level [`settle_single_segments`] moves an index's only segment to.
+const SETTLED_LEVEL: u8 = 24;
+
+/// Moves each search index's segment, when it has only one, up to [`SETTLED_LEVEL`].
+///
+/// 'optimize' and a compaction leave an index in one segment on the level above the highest
+/// it had: level 1 after a bulk load. Merging takes a level's segments together once it
+/// holds four, and the small segments of later writes reach level 1 within a dozen merges:
+/// the whole index would be rewritten with them, and again at each level it climbed. On the
+/// large demo that was the 215 MB trigram index, rewritten a step at a time with every 64th
+/// create paying 12-40 ms (create mean 0.82 ms instead of 0.46). Small segments need 4^24
+/// merges to reach level 24. Only the level changes: the segment's pages stay as they are.
+pub fn settle_single_segments(conn: &Connection) -> rusqlite::Result<()> {
+    for table in SEARCH_TABLES {
+        let structure: Vec<u8> = conn.query_row(
+            &format!("SELECT block FROM {table}_data WHERE id = {FTS5_STRUCTURE_ROWID}"),
+            [],
+            |r| r.get(0),
+        )?;
+        if let Some(settled) = settled_structure(&structure, SETTLED_LEVEL) {
+            conn.execute(
+                &format!("UPDATE {table}_data SET block = ?1 WHERE id = {FTS5_STRUCTURE_ROWID}"),
+                [settled],
+            )?;
+            // This connection's FTS5 may hold the record it read last (a settings change
+            // reads it); its next write would put that back. A merge of no pages makes it
+            // forget the record and writes nothing.
+            conn.execute(
+                &format!("INSERT INTO {table} ({table}, rank) VALUES ('merge', 0)"),
+                [],
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Where FTS5 keeps an index's structure record (`FTS5_STRUCTURE_ROWID` in fts5_index.c).
+const FTS5_STRUCTURE_ROWID: i64 = 10;
+
+/// The structure record `structure` with its only segment moved up to `level`, or `None`
+/// when it holds another number of segments, the segment on `level` or higher already, or
+/// a layout [`Structure::parse`] does not read.
+fn settled_structure(structure: &[u8], level: u8) -> Option<Vec<u8>> {
+    let parsed = Structure::parse(structure)?;
+    let mut segments = parsed
+        .levels
+        .iter()
+        .enumerate()
+        .flat_map(|(at, segments)| segments.iter().map(move |segment| (at, *segment)));
+    let (at, segment) = segments.next()?;
+    if segments.next().is_some() || at >= usize::from(level) {
+        return None;
+    }
+    let mut settled = parsed.head.to_vec();
+    // Counts below 128 are one-byte varints.
+    settled.extend([level + 1, 1]);
+    settled.extend(parsed.write_counter);
+    for _ in 0..level {
+        settled.extend([0, 0]);
+    }
+    settled.extend([0, 1]);
+    settled.extend(segment);
+    Some(settled)
+}
+
+/// An FTS5 structure record, read as far as settling needs it, in the layout fts5_index.c
+/// describes for tables that record their segments' origins (ours: `contentless_delete`):
+/// a 4-byte cookie and the 4-byte version header; varints for the level count, the segment
+/// count and the write counter; then each level's merging count and segment count,
+/// followed by its segments, 8 varints each.
+struct Structure<'a> {
+    /// The cookie and the version header.
+    head: &'a [u8],
+    write_counter: &'a [u8],
+    /// Each level's segments, as stored, the lowest level first.
+    levels: Vec<Vec<&'a [u8]>>,
+}
+
+impl<'a> Structure<'a> {
+    const ORIGINS_HEADER: &'static [u8] = b"\xff\x00\x00\x01";
+    const SEGMENT_VARINTS: usize = 8;
+
+    /// `None` for another layout, or while a merge is under way.
+    fn parse(structure: &'a [u8]) -> Option<Self> {
+        let (head, mut rest) = structure.split_at_checked(8)?;
+        if &head[4..] != Self::ORIGINS_HEADER {
+            return None;
+        }
+        let level_count = read_varint(&mut rest)?;
+        let segment_count = read_varint(&mut rest)?;
+        let write_counter = take_varints(&mut rest, 1)?;
+        let mut levels = Vec::new();
+        for _ in 0..level_count {
+            let (merging, count) = (read_varint(&mut rest)?, read_varint(&mut rest)?);
+            if merging != 0 {
+                return None;
+            }
+            let segments = (0..count)
+                .map(|_| take_varints(&mut rest, Self::SEGMENT_VARINTS))
+                .collect::<Option<Vec<_>>>()?;
+            levels.push(segments);
+        }
+        let counted = levels.iter().map(Vec::len).sum::<usize>() as u64;
+        (rest.is_empty() && counted == segment_count).then_some(Structure {
+            head,
+            write_counter,
+            levels,
+        })
+    }
+}
+
+/// The bytes of the next `count` varints of `bytes`, which it moves past them.
+fn take_varints<'a>(bytes: &mut &'a [u8], count: usize) -> Option<&'a [u8]> {
+    let start = *bytes;
+    for _ in 0..count {
+        read_varint(bytes)?;
+    }
+    Some(&start[..start.len() - bytes.len()])
+}
+
+/// Reads one SQLite varint (groups of 7 bits, most significant first, the ninth byte whole)
+/// off the front of `bytes`.
+fn read_varint(bytes: &mut &[u8]) -> Option<u64> {
+    let mut value = 0u64;
+    for i in 0..9 {
+        let (&byte, rest) = bytes.split_first()?;
+        *bytes = rest;
+        if i == 8 {
+            return Some(value << 8 | u64::from(byte));
+        }
+        value = value << 7 | u64::from(byte & 0x7f);
+        if byte & 0x80 == 0 {
+            return Some(value);
+        }
+    }
+    None
 }
 
 /// Problems with the search index, for `rapport check`: each index's own integrity check,
@@ -697,7 +846,7 @@ pub fn check_index(conn: &Connection) -> rusqlite::Result<Vec<String>> {
             "{left} deferred search entries were never indexed (a bulk write committed half done)"
         ));
     }
-    for table in ["search_words", "search_trigrams"] {
+    for table in SEARCH_TABLES {
         if let Err(e) = conn.execute(
             &format!("INSERT INTO {table} ({table}) VALUES ('integrity-check')"),
             [],
@@ -731,7 +880,7 @@ pub fn check_index(conn: &Connection) -> rusqlite::Result<Vec<String>> {
             ));
         }
     }
-    for table in ["search_words", "search_trigrams"] {
+    for table in SEARCH_TABLES {
         let (docs, indexed): (i64, i64) = conn.query_row(
             &format!(
                 "SELECT (SELECT count(*) FROM search_docs), (SELECT count(*) FROM {table}_docsize)"

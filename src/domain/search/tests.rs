@@ -361,22 +361,166 @@ fn the_exact_name_comes_first_however_many_names_share_its_word() {
     assert!(hits[1].starts_with('b'), "{hits:?}");
 }
 
-/// Migration 0012: both indexes merge a level whole only at 64 segments, and a bulk rebuild
-/// (which changes the other merge settings and puts them back) leaves that alone.
+/// Migrations 0012 and 0013: both indexes merge a level whole only at 64 segments and
+/// never inside a write, and a bulk rebuild (which changes other settings and puts them back)
+/// leaves that alone.
 #[test]
-fn indexes_merge_whole_levels_only_at_sixty_four_segments() {
+fn indexes_merge_only_when_told_or_at_sixty_four_segments() {
     let conn = db();
     bulk_indexed(&conn, |_| Ok(())).unwrap();
-    for table in ["search_words", "search_trigrams"] {
-        let crisis: i64 = conn
+    for table in SEARCH_TABLES {
+        let setting = |key: &str| -> i64 {
+            conn.query_row(
+                &format!("SELECT v FROM {table}_config WHERE k = ?1"),
+                [key],
+                |r| r.get(0),
+            )
+            .unwrap()
+        };
+        assert_eq!(setting("crisismerge"), 64, "{table}");
+        assert_eq!(setting("automerge"), 0, "{table}");
+    }
+}
+
+/// Each index's segments per level, the lowest first.
+fn segments_per_level(conn: &Connection, table: &str) -> Vec<usize> {
+    let structure: Vec<u8> = conn
+        .query_row(
+            &format!("SELECT block FROM {table}_data WHERE id = {FTS5_STRUCTURE_ROWID}"),
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let parsed = Structure::parse(&structure).expect("a structure record this code reads");
+    parsed.levels.iter().map(Vec::len).collect()
+}
+
+fn add_customers_one_statement_each(conn: &Connection, prefix: &str, count: usize) {
+    for i in 0..count {
+        conn.execute(
+            "INSERT INTO customers (id, name, created_at, updated_at) VALUES (?1, ?2, 't', 't')",
+            [format!("{prefix}{i}"), format!("{prefix} Foundry {i}")],
+        )
+        .unwrap();
+    }
+}
+
+/// A bulk rebuild leaves each index one segment on level 24, and the segments of later
+/// writes are merged below it: the big one is never rewritten with them.
+#[test]
+fn the_bulk_segment_stays_high_above_the_merges_of_later_writes() {
+    let conn = db();
+    // Bigger than anything the later writes make: FTS5 moves a segment down to a level whose
+    // newest segment is at least as big ("promotion").
+    bulk_indexed(&conn, |conn| {
+        conn.execute_batch(
+            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 2999)
+             INSERT INTO customers (id, name, domain, created_at, updated_at)
+             SELECT 'bulk' || i, 'Bulk Foundry ' || i, 'bulk' || i || '.example', 't', 't'
+               FROM n",
+        )?;
+        Ok(())
+    })
+    .unwrap();
+    let mut settled = [0; 25].to_vec();
+    settled[24] = 1;
+    for table in SEARCH_TABLES {
+        assert_eq!(segments_per_level(&conn, table), settled, "{table}");
+    }
+    let big_segment = |table: &str| -> Vec<u8> {
+        let structure: Vec<u8> = conn
             .query_row(
-                &format!("SELECT v FROM {table}_config WHERE k = 'crisismerge'"),
+                &format!("SELECT block FROM {table}_data WHERE id = {FTS5_STRUCTURE_ROWID}"),
                 [],
                 |r| r.get(0),
             )
             .unwrap();
-        assert_eq!(crisis, 64, "{table}");
+        Structure::parse(&structure).unwrap().levels[24][0].to_vec()
+    };
+    let before = SEARCH_TABLES.map(big_segment);
+
+    // Every statement flushes a segment of its own (no merging inside writes), and the
+    // writer's idle steps merge them four at a time.
+    add_customers_one_statement_each(&conn, "late", 40);
+    assert!(segments_per_level(&conn, "search_words")[0] >= 40);
+    let mut steps = 0;
+    while tidy_step(&conn).unwrap() {
+        steps += 1;
+        assert!(steps < 1000, "merging never ends");
     }
+    for (table, before) in SEARCH_TABLES.iter().zip(before) {
+        let levels = segments_per_level(&conn, table);
+        assert!(levels[..24].iter().all(|&n| n < 4), "{table}: {levels:?}");
+        assert_eq!(
+            big_segment(table),
+            before,
+            "{table}: the big segment was rewritten"
+        );
+    }
+    assert_eq!(find(&conn, "bulk foundry 2718")[0], "bulk2718");
+    assert_eq!(find(&conn, "late foundry 33"), ["late33"]);
+    assert_eq!(find(&conn, "oundry").len(), DEFAULT_LIMIT as usize);
+    assert!(check_index(&conn).unwrap().is_empty());
+
+    // A compaction merges everything into one segment again, and settles it.
+    while compact_step(&conn).unwrap() {}
+    for table in SEARCH_TABLES {
+        let levels = segments_per_level(&conn, table);
+        assert_eq!(levels.iter().sum::<usize>(), 1, "{table}: {levels:?}");
+        assert!(levels[..24].iter().all(|&n| n == 0), "{table}: {levels:?}");
+    }
+    assert_eq!(find(&conn, "late foundry 33"), ["late33"]);
+    assert!(check_index(&conn).unwrap().is_empty());
+}
+
+/// Settling reads only the one layout it knows, and moves a lone segment only upwards.
+#[test]
+fn settling_leaves_any_other_structure_as_it_is() {
+    // Cookie 5, the origins header, 2 levels, 1 segment, write counter 0; level 0 empty;
+    // level 1 holds segment 4 (pages 1-300, origins 1-3, no tombstones, 1000 entries).
+    let lone: Vec<u8> = [
+        &[0, 0, 0, 5][..],
+        Structure::ORIGINS_HEADER,
+        &[
+            2, 1, 0, 0, 0, 0, 1, 4, 1, 0x82, 0x2c, 1, 3, 0, 0, 0x87, 0x68,
+        ],
+    ]
+    .concat();
+    let settled = settled_structure(&lone, 24).expect("settled");
+    let parsed = Structure::parse(&settled).unwrap();
+    assert_eq!(parsed.levels.len(), 25);
+    assert_eq!(parsed.levels[24], [&lone[lone.len() - 10..]]);
+    assert_eq!(&settled[..8], &lone[..8]);
+    assert_eq!(settled_structure(&settled, 24), None, "already settled");
+    assert_eq!(settled_structure(&lone, 1), None, "never downwards");
+
+    let mut two = lone.clone();
+    two[9] = 2;
+    two.extend_from_slice(&lone[lone.len() - 10..]);
+    two[14] = 2;
+    assert!(Structure::parse(&two).is_some());
+    assert_eq!(settled_structure(&two, 24), None, "two segments");
+    let mut merging = lone.clone();
+    merging[13] = 1;
+    assert_eq!(settled_structure(&merging, 24), None, "a merge under way");
+    let mut old_layout = lone.clone();
+    old_layout.drain(4..8);
+    assert_eq!(
+        settled_structure(&old_layout, 24),
+        None,
+        "no origins header"
+    );
+    assert_eq!(
+        settled_structure(&lone[..lone.len() - 1], 24),
+        None,
+        "cut short"
+    );
+    assert_eq!(
+        settled_structure(&[lone.as_slice(), &[0]].concat(), 24),
+        None,
+        "trailing"
+    );
+    assert_eq!(settled_structure(&[], 24), None);
 }
 
 /// A `q` that matches many records walks the list's order instead of looking each match up:
