@@ -415,11 +415,13 @@ pub fn generate(
     // The transaction rolls back when dropped uncommitted, also when the commit fails.
     let result = connection::with_cache(conn, 131_072, |conn| {
         let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
-        without_indexes(&tx, |conn| {
+        // The search index is built on a thread of its own meanwhile (`search::BulkIndex`).
+        let ((), search_index) = without_indexes(&tx, |conn| {
             reports::bulk(conn, |conn| {
                 search::bulk_indexed(conn, |conn| g.run(conn, progress))
             })
         })?;
+        search_index.finish(&tx)?;
         AppResult::Ok(tx.commit()?)
     });
     // The connection's usual settings come back however the run ended.
@@ -446,10 +448,10 @@ const BULK_TABLES: &[&str] = &[
     "activities",
 ];
 
-fn without_indexes(
+fn without_indexes<T>(
     conn: &Connection,
-    fill: impl FnOnce(&Connection) -> AppResult<()>,
-) -> AppResult<()> {
+    fill: impl FnOnce(&Connection) -> AppResult<T>,
+) -> AppResult<T> {
     let placeholders = vec!["?"; BULK_TABLES.len()].join(", ");
     let indexes: Vec<(String, String)> = conn
         .prepare(&format!(
@@ -463,7 +465,7 @@ fn without_indexes(
     for (name, _) in &indexes {
         conn.execute_batch(&format!("DROP INDEX \"{name}\""))?;
     }
-    fill(conn)?;
+    let filled = fill(conn)?;
     let t = std::time::Instant::now();
     // SQLite sorts on its helper threads only when the sort may spill to temporary files,
     // and splits a sort into runs the size of the page cache: with runs of 32 MiB both cores
@@ -480,7 +482,7 @@ fn without_indexes(
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     built??;
     tracing::debug!(elapsed = ?t.elapsed(), count = indexes.len(), "demo: indexes rebuilt");
-    Ok(())
+    Ok(filled)
 }
 
 impl Generator {

@@ -327,11 +327,11 @@ impl Db {
 /// LIKE pattern, `\` escapes) matches dropped, then puts them back. Bulk loads rebuild
 /// what those triggers maintain in one pass afterwards, far cheaper than a trigger per
 /// row. DDL is transactional, so a failure rolls the triggers back too.
-pub fn without_triggers(
+pub fn without_triggers<T>(
     conn: &Connection,
     name_like: &str,
-    fill: impl FnOnce(&Connection) -> AppResult<()>,
-) -> AppResult<()> {
+    fill: impl FnOnce(&Connection) -> AppResult<T>,
+) -> AppResult<T> {
     let triggers: Vec<(String, String)> = conn
         .prepare(
             "SELECT name, sql FROM sqlite_schema
@@ -342,11 +342,11 @@ pub fn without_triggers(
     for (name, _) in &triggers {
         conn.execute_batch(&format!("DROP TRIGGER \"{name}\""))?;
     }
-    fill(conn)?;
+    let filled = fill(conn)?;
     for (_, sql) in &triggers {
         conn.execute_batch(sql)?;
     }
-    Ok(())
+    Ok(filled)
 }
 
 /// When the report tables were built for another zone than `zone`, rebuilds them for it

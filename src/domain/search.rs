@@ -558,46 +558,6 @@ fn describe(conn: &Connection, kind: Kind, id: &str) -> AppResult<Option<Hit>> {
 /// The two FTS5 indexes every search reads: whole words (with prefixes) and trigrams.
 const SEARCH_TABLES: [&str; 2] = ["search_words", "search_trigrams"];
 
-/// FTS5's default: it flushes its pending terms to a new segment past 1 MiB.
-const DEFAULT_HASH_BYTES: i64 = 1024 * 1024;
-/// For one big rebuild: a few large segments instead of hundreds of 1 MiB ones. They are
-/// then merged into one ('optimize'): left as they are, the writer's merges would take them
-/// on a step at a time.
-const BULK_HASH_BYTES: i64 = 256 * 1024 * 1024;
-
-/// The statements that set both search tables' pending-terms budget.
-fn hash_size_settings(hash_bytes: i64) -> String {
-    SEARCH_TABLES
-        .map(|t| format!("INSERT INTO {t} ({t}, rank) VALUES ('hashsize', {hash_bytes});"))
-        .concat()
-}
-
-/// Runs `fill` (a bulk load in the caller's transaction) with the search insert triggers
-/// dropped, then indexes every live record afresh in one pass. Dropping them is cheaper than
-/// pausing them (migration 0005's row 2, which a bulk load no longer uses): each insert
-/// through the `search_entry` view opened and closed a temporary B-tree even when it noted
-/// nothing.
-pub fn bulk_indexed(
-    conn: &Connection,
-    fill: impl FnOnce(&Connection) -> AppResult<()>,
-) -> AppResult<()> {
-    crate::db::without_triggers(conn, "%\\_search\\_insert", fill)?;
-    let t = std::time::Instant::now();
-    conn.execute_batch(&format!(
-        "{bulk}
-         DELETE FROM search_docs;
-         INSERT INTO search_entry (kind, id) SELECT kind, id FROM search_text;
-         INSERT INTO search_words (search_words) VALUES ('optimize');
-         INSERT INTO search_trigrams (search_trigrams) VALUES ('optimize');
-         {normal}",
-        bulk = hash_size_settings(BULK_HASH_BYTES),
-        normal = hash_size_settings(DEFAULT_HASH_BYTES),
-    ))?;
-    settle_single_segments(conn)?;
-    tracing::debug!(elapsed = ?t.elapsed(), "search index rebuilt");
-    Ok(())
-}
-
 /// Runs `write` (many records in the caller's transaction) with the search triggers noting
 /// new records instead of indexing each at once, then indexes them all in one statement:
 /// FTS5 flushes a segment at every statement savepoint, so record by record it would write
@@ -718,15 +678,21 @@ pub fn settle_single_segments(conn: &Connection) -> rusqlite::Result<()> {
                 &format!("UPDATE {table}_data SET block = ?1 WHERE id = {FTS5_STRUCTURE_ROWID}"),
                 [settled],
             )?;
-            // This connection's FTS5 may hold the record it read last (a settings change
-            // reads it); its next write would put that back. A merge of no pages makes it
-            // forget the record and writes nothing.
-            conn.execute(
-                &format!("INSERT INTO {table} ({table}, rank) VALUES ('merge', 0)"),
-                [],
-            )?;
+            forget_cached_structure(conn, table)?;
         }
     }
+    Ok(())
+}
+
+/// Makes this connection's FTS5 forget the structure record of `table` it may hold (it
+/// keeps the one it read last, and a settings change reads it), after the record was
+/// written around it: its next write would put the old one back. A merge of no pages
+/// forgets it and writes nothing.
+fn forget_cached_structure(conn: &Connection, table: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        &format!("INSERT INTO {table} ({table}, rank) VALUES ('merge', 0)"),
+        [],
+    )?;
     Ok(())
 }
 
@@ -896,6 +862,9 @@ pub fn check_index(conn: &Connection) -> rusqlite::Result<Vec<String>> {
     }
     Ok(problems)
 }
+
+mod bulk;
+pub use bulk::{BulkIndex, bulk_indexed};
 
 #[cfg(test)]
 mod tests;

@@ -189,10 +189,11 @@ pub fn rebuild(conn: &Connection) -> AppResult<()> {
 /// Runs `fill` (a bulk load in the caller's transaction) with the report triggers dropped,
 /// then puts them back and rebuilds the tables in a few grouped scans: far cheaper than
 /// millions of one-row upserts. DDL is transactional, so a failure rolls it all back.
-pub fn bulk(conn: &Connection, fill: impl FnOnce(&Connection) -> AppResult<()>) -> AppResult<()> {
+pub fn bulk<T>(conn: &Connection, fill: impl FnOnce(&Connection) -> AppResult<T>) -> AppResult<T> {
     // The records' report triggers, and the delta tables' (nothing writes a delta meanwhile).
-    crate::db::without_triggers(conn, "report\\_%", fill)?;
-    rebuild(conn)
+    let filled = crate::db::without_triggers(conn, "report\\_%", fill)?;
+    rebuild(conn)?;
+    Ok(filled)
 }
 
 /// Orders amounts with the base currency first, then by code.

@@ -367,7 +367,8 @@ fn the_exact_name_comes_first_however_many_names_share_its_word() {
 #[test]
 fn indexes_merge_only_when_told_or_at_sixty_four_segments() {
     let conn = db();
-    bulk_indexed(&conn, |_| Ok(())).unwrap();
+    let ((), index) = bulk_indexed(&conn, |_| Ok(())).unwrap();
+    index.finish(&conn).unwrap();
     for table in SEARCH_TABLES {
         let setting = |key: &str| -> i64 {
             conn.query_row(
@@ -421,6 +422,9 @@ fn the_bulk_segment_stays_high_above_the_merges_of_later_writes() {
         )?;
         Ok(())
     })
+    .unwrap()
+    .1
+    .finish(&conn)
     .unwrap();
     let mut settled = [0; 25].to_vec();
     settled[24] = 1;
@@ -566,4 +570,42 @@ fn lists_walk_their_order_when_q_matches_many() {
     let page = customers::list(&conn, &many).unwrap();
     let listed: Vec<String> = page.items.into_iter().map(|c| c.meta.id).collect();
     assert_eq!(listed, walked[..50]);
+}
+
+/// A bulk rebuild (built on its own thread, then copied in) indexes every record as the
+/// triggers do: the same docs, the same token counts, the same hits.
+#[test]
+fn a_bulk_rebuild_indexes_what_the_triggers_index() {
+    let conn = db();
+    // Per record id: a bulk load numbers the docs in the order it reads the records.
+    let snapshot = |conn: &Connection| {
+        let rows = |sql: &str| -> Vec<(String, Vec<u8>)> {
+            conn.prepare(sql)
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        let hits: Vec<Vec<String>> = ["acme", "jose", "0147", "globex", "corp", "ada lovelace"]
+            .iter()
+            .map(|q| find(conn, q))
+            .collect();
+        (
+            rows(
+                "SELECT d.id, w.sz FROM search_docs d JOIN search_words_docsize w ON w.id = d.doc ORDER BY d.id",
+            ),
+            rows(
+                "SELECT d.id, t.sz FROM search_docs d JOIN search_trigrams_docsize t ON t.id = d.doc ORDER BY d.id",
+            ),
+            hits,
+        )
+    };
+    let by_triggers = snapshot(&conn);
+    assert_eq!(by_triggers.0.len(), 6);
+    assert_eq!(by_triggers.1.len(), 6);
+    let ((), index) = bulk_indexed(&conn, |_| Ok(())).unwrap();
+    index.finish(&conn).unwrap();
+    assert_eq!(snapshot(&conn), by_triggers);
+    assert!(check_index(&conn).unwrap().is_empty());
 }
