@@ -857,7 +857,8 @@ fn read_password_line() -> Result<String, String> {
     Ok(input.lines().next().unwrap_or("").to_owned())
 }
 
-/// An error as one line for the terminal, listing every invalid field.
+/// An error as one line for the terminal, listing every invalid field. An internal error
+/// shows its cause: the API hides it from clients, but here the reader is the operator.
 fn describe(err: AppError) -> String {
     match &err {
         AppError::Validation(errors) => errors
@@ -865,6 +866,7 @@ fn describe(err: AppError) -> String {
             .map(|e| format!("{} {}", e.field, e.message))
             .collect::<Vec<_>>()
             .join("; "),
+        AppError::Internal(cause) => format!("internal error: {cause}"),
         _ => err.detail(),
     }
 }
@@ -872,6 +874,18 @@ fn describe(err: AppError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The terminal shows what went wrong inside, which the API keeps to its log.
+    #[test]
+    fn internal_errors_show_their_cause_on_the_terminal() {
+        let shown = describe(AppError::internal("sqlite: disk I/O error"));
+        assert_eq!(shown, "internal error: sqlite: disk I/O error");
+        assert_eq!(
+            describe(AppError::NotFound),
+            AppError::NotFound.detail(),
+            "other errors read as the API words them"
+        );
+    }
 
     fn serve(args: &[&str]) -> Result<ServeConfig, String> {
         let cli = Cli::try_parse_from([&["rapport", "serve"], args].concat())
