@@ -183,6 +183,21 @@ fn temporary_sibling(dest: &Path) -> std::path::PathBuf {
     dest.with_file_name(name)
 }
 
+/// `rapport.db` + `-wal` → `rapport.db-wal`: a file beside the database, named after it.
+pub fn sibling(path: &Path, suffix: &str) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_os_string();
+    name.push(suffix);
+    std::path::PathBuf::from(name)
+}
+
+/// Removes `path`; a file that is not there is already as wanted.
+pub fn remove_if_exists(path: &Path) -> std::io::Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
 pub fn sync_parent_dir(path: &Path) -> std::io::Result<()> {
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,

@@ -19,7 +19,7 @@ use time::OffsetDateTime;
 
 use crate::db::backups::stamp;
 use crate::db::lock::{self, LockError};
-use crate::db::maintenance::{self, BackupError, Verify};
+use crate::db::maintenance::{self, BackupError, Verify, remove_if_exists, sibling};
 use crate::db::migrations::{self, APPLICATION_ID};
 
 #[derive(Debug, thiserror::Error)]
@@ -134,20 +134,6 @@ fn set_aside(db: &Path, aside: &Path) -> std::io::Result<Option<PathBuf>> {
     remove_if_exists(&shm)?;
     maintenance::sync_parent_dir(db)?;
     Ok(Some(aside.to_path_buf()))
-}
-
-fn remove_if_exists(path: &Path) -> std::io::Result<()> {
-    match fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
-    }
-}
-
-/// `rapport.db` + `-wal` → `rapport.db-wal`.
-fn sibling(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.as_os_str().to_os_string();
-    name.push(suffix);
-    PathBuf::from(name)
 }
 
 #[cfg(test)]

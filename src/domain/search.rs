@@ -668,12 +668,7 @@ const SETTLED_LEVEL: u8 = 24;
 /// merges to reach level 24. Only the level changes: the segment's pages stay as they are.
 pub fn settle_single_segments(conn: &Connection) -> rusqlite::Result<()> {
     for table in SEARCH_TABLES {
-        let structure: Vec<u8> = conn.query_row(
-            &format!("SELECT block FROM {table}_data WHERE id = {FTS5_STRUCTURE_ROWID}"),
-            [],
-            |r| r.get(0),
-        )?;
-        if let Some(settled) = settled_structure(&structure, SETTLED_LEVEL) {
+        if let Some(settled) = settled_structure(&structure_record(conn, table)?, SETTLED_LEVEL) {
             conn.execute(
                 &format!("UPDATE {table}_data SET block = ?1 WHERE id = {FTS5_STRUCTURE_ROWID}"),
                 [settled],
@@ -698,6 +693,15 @@ fn forget_cached_structure(conn: &Connection, table: &str) -> rusqlite::Result<(
 
 /// Where FTS5 keeps an index's structure record (`FTS5_STRUCTURE_ROWID` in fts5_index.c).
 const FTS5_STRUCTURE_ROWID: i64 = 10;
+
+/// The structure record of the FTS5 index `table`, as stored.
+fn structure_record(conn: &Connection, table: &str) -> rusqlite::Result<Vec<u8>> {
+    conn.query_row(
+        &format!("SELECT block FROM {table}_data WHERE id = {FTS5_STRUCTURE_ROWID}"),
+        [],
+        |r| r.get(0),
+    )
+}
 
 /// The structure record `structure` with its only segment moved up to `level`, or `None`
 /// when it holds another number of segments, the segment on `level` or higher already, or

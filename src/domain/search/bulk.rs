@@ -15,6 +15,7 @@ use rusqlite::Connection;
 use rusqlite::types::ToSqlOutput;
 
 use super::{SEARCH_TABLES, settle_single_segments};
+use crate::db::maintenance::{remove_if_exists, sibling};
 use crate::error::{AppError, AppResult};
 
 /// For one big build: a few dozen segments instead of hundreds of 1 MiB ones (FTS5's
@@ -203,7 +204,7 @@ struct Scratch {
 impl Scratch {
     fn beside(conn: &Connection) -> AppResult<Self> {
         let path = match conn.path().filter(|p| !p.is_empty()) {
-            Some(db) => PathBuf::from(format!("{db}.search-build")),
+            Some(db) => sibling(Path::new(db), ".search-build"),
             None => std::env::temp_dir().join(format!(
                 "rapport-{}-{}.search-build",
                 std::process::id(),
@@ -211,22 +212,15 @@ impl Scratch {
             )),
         };
         // Left by a load that crashed: nothing in it is worth keeping.
-        remove_if_there(&path).map_err(AppError::internal)?;
+        remove_if_exists(&path).map_err(AppError::internal)?;
         Ok(Scratch { path })
     }
 }
 
 impl Drop for Scratch {
     fn drop(&mut self) {
-        if let Err(err) = remove_if_there(&self.path) {
+        if let Err(err) = remove_if_exists(&self.path) {
             tracing::warn!(%err, path = %self.path.display(), "cannot remove the search build's scratch file");
         }
-    }
-}
-
-fn remove_if_there(path: &Path) -> std::io::Result<()> {
-    match std::fs::remove_file(path) {
-        Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(err),
-        _ => Ok(()),
     }
 }

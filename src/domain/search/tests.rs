@@ -385,13 +385,7 @@ fn indexes_merge_only_when_told_or_at_sixty_four_segments() {
 
 /// Each index's segments per level, the lowest first.
 fn segments_per_level(conn: &Connection, table: &str) -> Vec<usize> {
-    let structure: Vec<u8> = conn
-        .query_row(
-            &format!("SELECT block FROM {table}_data WHERE id = {FTS5_STRUCTURE_ROWID}"),
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let structure = structure_record(conn, table).unwrap();
     let parsed = Structure::parse(&structure).expect("a structure record this code reads");
     parsed.levels.iter().map(Vec::len).collect()
 }
@@ -432,13 +426,7 @@ fn the_bulk_segment_stays_high_above_the_merges_of_later_writes() {
         assert_eq!(segments_per_level(&conn, table), settled, "{table}");
     }
     let big_segment = |table: &str| -> Vec<u8> {
-        let structure: Vec<u8> = conn
-            .query_row(
-                &format!("SELECT block FROM {table}_data WHERE id = {FTS5_STRUCTURE_ROWID}"),
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
+        let structure = structure_record(&conn, table).unwrap();
         Structure::parse(&structure).unwrap().levels[24][0].to_vec()
     };
     let before = SEARCH_TABLES.map(big_segment);
