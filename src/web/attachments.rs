@@ -64,7 +64,7 @@ pub fn panel(
                 @for f in files {
                     li {
                         a href=(format!("/api/v1/attachments/{}", f.id)) download=(f.filename) { (f.filename) }
-                        span.muted { " · " (size(f.size)) " · " (day(&f.created_at)) }
+                        span.muted { " · " (size(f.size)) " · " (day(&f.created_at, &viewer.zone)) }
                         form.inline method="post" action=(format!("/attachments/{}/delete", f.id))
                             data-confirm=(format!("Move “{}” to the trash?", f.filename)) {
                             (csrf_field(&viewer.csrf))

@@ -3,6 +3,7 @@
 use maud::{Markup, html};
 
 use crate::auth::csrf;
+use crate::domain::clock::Zone;
 use crate::error::FieldError;
 
 pub fn csrf_field(token: &str) -> Markup {
@@ -298,14 +299,20 @@ pub fn empty_state(filtered: bool, clear_href: &str, title: &str, first_step: Ma
     }
 }
 
-/// A date for tables: the day part of an RFC 3339 time.
-pub fn day(at: &str) -> Markup {
-    html! { time datetime=(at) { (at.get(..10).unwrap_or(at)) } }
+/// A date for tables: the day a stored time falls on in the team's timezone (a task due
+/// "on the 5th" in Auckland is stored as 23:00 UTC on the 4th).
+pub fn day(at: &str, zone: &Zone) -> Markup {
+    let shown = zone
+        .local_day(at.as_bytes())
+        .map_or_else(|| at.to_owned(), |d| d.as_str().to_owned());
+    html! { time datetime=(at) { (shown) } }
 }
 
-/// A time for timelines: day, hours and minutes (UTC).
-pub fn moment(at: &str) -> Markup {
-    html! { time datetime=(at) { (at.get(..16).unwrap_or(at).replace('T', " ")) } }
+/// A time for timelines: day, hours and minutes on the team's clocks, the zone's name on
+/// hover.
+pub fn moment(at: &str, zone: &Zone) -> Markup {
+    let shown = zone.wall_clock(at).unwrap_or_else(|| at.to_owned());
+    html! { time datetime=(at) title=(zone.name()) { (shown) } }
 }
 
 /// An amount in minor units, e.g. `12,345.00 USD`.

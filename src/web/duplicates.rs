@@ -9,6 +9,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use crate::auth::permissions::{Capability, has};
+use crate::domain::clock::Zone;
 use crate::domain::customers;
 use crate::domain::duplicates::{self, DuplicateGroup, DuplicateRecord, Duplicates};
 use crate::domain::merges::{self, MAX_MERGED, MergeInput};
@@ -167,7 +168,7 @@ fn group_form(
                 }
                 div.dupes {
                     @for (i, record) in group.records.iter().enumerate() {
-                        (record_card(kind, n, i, record, companies))
+                        (record_card(kind, n, i, record, companies, &viewer.zone))
                     }
                 }
                 div.actions {
@@ -184,6 +185,7 @@ fn record_card(
     i: usize,
     r: &DuplicateRecord,
     companies: &HashMap<String, String>,
+    zone: &Zone,
 ) -> Markup {
     let keep = format!("keep-{n}-{i}");
     let include = format!("include-{n}-{i}");
@@ -199,7 +201,7 @@ fn record_card(
                     dt { "Domain" } dd { (r.domain.as_deref().unwrap_or("—")) }
                     dt { "Phone" } dd { (r.phone.as_deref().unwrap_or("—")) }
                 }
-                dt { "Added" } dd { (day(&r.created_at)) }
+                dt { "Added" } dd { (day(&r.created_at, zone)) }
             }
             div.choice {
                 input #(keep) type="radio" name="survivor_id" value=(r.id) required checked[i == 0];

@@ -65,7 +65,7 @@ pub async fn page(
                                 Some(href) => a href=(href) { (n.message) },
                                 None => span { (n.message) },
                             }
-                            span.muted { " · " (moment(&n.created_at)) }
+                            span.muted { " · " (moment(&n.created_at, &viewer.zone)) }
                         }
                         @if n.read_at.is_none() {
                             form.inline method="post" action=(format!("/notifications/{}/read", n.id)) {

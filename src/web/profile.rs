@@ -11,7 +11,7 @@ use crate::error::{AppError, FieldError};
 use crate::http::cookies;
 use crate::http::extract::{client_addr, user_agent};
 use crate::state::AppState;
-use crate::web::components::{Input, csrf_field, form_errors};
+use crate::web::components::{Input, csrf_field, day, form_errors, moment};
 use crate::web::error::WebError;
 use crate::web::flash::Flash;
 use crate::web::forms::CsrfForm;
@@ -68,9 +68,9 @@ fn render(viewer: &Viewer, list: &[ApiToken], outcome: &Outcome<'_>) -> Markup {
                             @for t in list {
                                 tr {
                                     td { (t.name) }
-                                    td { time datetime=(t.created_at) { (t.created_at.get(..10).unwrap_or(&t.created_at)) } }
+                                    td { (day(&t.created_at, &viewer.zone)) }
                                     td { @match &t.last_used_at {
-                                        Some(at) => time datetime=(at) { (at.get(..16).unwrap_or(at).replace('T', " ")) },
+                                        Some(at) => (moment(at, &viewer.zone)),
                                         None => span.muted { "never" },
                                     } }
                                     td {

@@ -6,6 +6,7 @@ use futures_util::future::LocalBoxFuture;
 
 use crate::auth::credentials::CsrfCheck;
 use crate::auth::{Actor, Credentials, csrf};
+use crate::domain::clock::Zone;
 use crate::domain::notifications;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -18,6 +19,8 @@ pub struct Viewer {
     pub csrf: String,
     /// Unread notifications, for the bell in the header (kept live by `app.js` over SSE).
     pub unread: i64,
+    /// The team's timezone (`--timezone`): pages show days and times as its clocks read.
+    pub zone: Zone,
 }
 
 impl FromRequest for Viewer {
@@ -61,6 +64,7 @@ impl FromRequest for Viewer {
                 actor,
                 credentials,
                 unread,
+                zone: state.config.timezone.clone(),
             })
         })
     }

@@ -9,6 +9,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use crate::domain::activities::{self, ActivityInput, SubjectType};
+use crate::domain::clock::Zone;
 use crate::domain::list::Page;
 use crate::domain::timeline::{Details, ItemType, TimelineItem, TimelineParams};
 use crate::error::{AppError, AppResult, FieldError};
@@ -96,7 +97,12 @@ pub fn params(req: &HttpRequest) -> AppResult<TimelineParams> {
     TimelineParams::parse(&cursor)
 }
 
-pub fn list(page: &Page<TimelineItem>, names: &HashMap<String, String>, path: &str) -> Markup {
+pub fn list(
+    page: &Page<TimelineItem>,
+    names: &HashMap<String, String>,
+    path: &str,
+    zone: &Zone,
+) -> Markup {
     let items = &page.items;
     html! {
         @if items.is_empty() {
@@ -112,7 +118,7 @@ pub fn list(page: &Page<TimelineItem>, names: &HashMap<String, String>, path: &s
                                 Details::Activity { kind, .. } => strong { (kind.label()) },
                                 _ => strong { (item.summary) },
                             }
-                            span.muted { " · " (people::name(names, item.actor_id.as_deref())) " · " (moment(&item.at)) }
+                            span.muted { " · " (people::name(names, item.actor_id.as_deref())) " · " (moment(&item.at, zone)) }
                         }
                         @if let Details::Activity { body, .. } = &item.details {
                             p.t-body { (body) }

@@ -197,7 +197,7 @@ pub async fn page(
             ul.notifications {
                 @for item in &items {
                     li {
-                        div { span { (item.title) } span.muted { " · deleted " (moment(&item.deleted_at)) } }
+                        div { span { (item.title) } span.muted { " · deleted " (moment(&item.deleted_at, &viewer.zone)) } }
                         form.inline method="post" action=(format!("/trash/{table}/{}/restore", item.id)) {
                             (csrf_field(&viewer.csrf))
                             button.small type="submit" { "Restore" }

@@ -172,6 +172,57 @@ async fn today_overdue_and_the_default_period_are_local_days() {
 }
 
 #[actix_web::test]
+async fn pages_show_days_and_times_on_the_teams_clocks() {
+    let app = spawn_app_with(app_in("Pacific/Kiritimati")).await;
+    let admin = app.bootstrap_admin().await;
+    // Noon on 5 December there is 22:00 UTC on the 4th.
+    let due = Date::from_calendar_date(2026, time::Month::December, 5).unwrap();
+    create_task(
+        &app,
+        &admin.token,
+        "Quarterly review",
+        local_midnight(due) + Duration::hours(12),
+    )
+    .await;
+    let (b, _) = app.browser_sign_in(&admin.email, PASSWORD).await;
+
+    let tasks = page_text(&b, &app.url("/tasks")).await;
+    assert!(tasks.contains(">2026-12-05</time>"), "{tasks}");
+    assert!(!tasks.contains(">2026-12-04</time>"), "{tasks}");
+
+    let entries: Value = app
+        .get("/api/v1/audit?entity_type=task", &admin.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let at = entries["items"][0]["at"].as_str().unwrap().to_owned();
+    let local = OffsetDateTime::parse(&at, &time::format_description::well_known::Rfc3339)
+        .unwrap()
+        .to_offset(KIRITIMATI);
+    let wall_clock = format!(
+        "{} {:02}:{:02}",
+        day_string(local.date()),
+        local.hour(),
+        local.minute()
+    );
+    let audit_on = |day: Date| {
+        let day = day_string(day);
+        app.url(&format!(
+            "/admin/audit?entity_type=task&from={day}&to={day}"
+        ))
+    };
+    let audit = page_text(&b, &audit_on(local.date())).await;
+    assert!(
+        audit.contains(&format!("title=\"Pacific/Kiritimati\">{wall_clock}</time>")),
+        "the entry at {at} reads {wall_clock} there: {audit}"
+    );
+    assert!(audit.contains("Days and times are in Pacific/Kiritimati."));
+    let day_before = page_text(&b, &audit_on(local.date() - Duration::days(1))).await;
+    assert!(!day_before.contains(&wall_clock), "{day_before}");
+}
+
+#[actix_web::test]
 async fn restarting_with_another_timezone_rebuilds_the_figures_once() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("rapport.db");

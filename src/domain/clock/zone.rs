@@ -84,6 +84,23 @@ impl Zone {
         let unix = unix_seconds(at)?;
         Day::from_days(self.local_seconds(unix).div_euclid(SECONDS_PER_DAY))
     }
+
+    /// A stored time as a clock here reads it, `YYYY-MM-DD HH:MM`; a bare date is its own
+    /// day. `None` for anything else.
+    pub fn wall_clock(&self, at: &str) -> Option<String> {
+        if Day::parse(at.as_bytes()).is_some() {
+            return Some(at.to_owned());
+        }
+        let local = self.local_seconds(unix_seconds(at.as_bytes())?);
+        let day = Day::from_days(local.div_euclid(SECONDS_PER_DAY))?;
+        let seconds = local.rem_euclid(SECONDS_PER_DAY);
+        Some(format!(
+            "{} {:02}:{:02}",
+            day.as_str(),
+            seconds / 3600,
+            seconds / 60 % 60
+        ))
+    }
 }
 
 impl PartialEq for Zone {
@@ -256,6 +273,35 @@ mod tests {
 
     fn start(z: &Zone, d: Date) -> String {
         z.start_of(d).unwrap().to_stored()
+    }
+
+    #[test]
+    fn wall_clocks_read_stored_times_in_the_zone() {
+        let auckland = zone("Pacific/Auckland");
+        assert_eq!(
+            auckland.wall_clock("2026-12-04T23:00:00.000Z").as_deref(),
+            Some("2026-12-05 12:00"),
+            "noon on the 5th at UTC+13"
+        );
+        assert_eq!(
+            zone("America/New_York")
+                .wall_clock("2026-03-08T07:30:59Z")
+                .as_deref(),
+            Some("2026-03-08 03:30"),
+            "just after the spring-forward gap (UTC-4)"
+        );
+        assert_eq!(
+            Zone::utc()
+                .wall_clock("2026-01-02T03:04:05.678Z")
+                .as_deref(),
+            Some("2026-01-02 03:04")
+        );
+        assert_eq!(
+            auckland.wall_clock("2026-12-05").as_deref(),
+            Some("2026-12-05"),
+            "a bare date is its own day"
+        );
+        assert_eq!(auckland.wall_clock("soon"), None);
     }
 
     #[test]

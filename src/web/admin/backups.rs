@@ -8,7 +8,7 @@ use maud::{Markup, html};
 
 use crate::auth::permissions::Capability;
 use crate::db::backups::{self, Overview};
-use crate::domain::clock::Timestamp;
+use crate::domain::clock::{Timestamp, Zone};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::attachments::size;
@@ -37,7 +37,7 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>, viewer: Viewer) 
             a.button.primary href=(DOWNLOAD) download { "Download a fresh snapshot" }
         }
         @if overview.scheduled {
-            (schedule_card(&overview, now))
+            (schedule_card(&overview, now, &viewer.zone))
         } @else {
             section.card {
                 h2 { "Scheduled snapshots are off" }
@@ -53,13 +53,13 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>, viewer: Viewer) 
     Ok(shell(&req, &viewer, StatusCode::OK, PATH, "Backups", body))
 }
 
-fn schedule_card(o: &Overview, now: i64) -> Markup {
+fn schedule_card(o: &Overview, now: i64, zone: &Zone) -> Markup {
     html! {
         section.card.schedule {
             h2 { "Scheduled snapshots" }
             @if let Some(failure) = &o.last_error {
                 div.alert role="alert" {
-                    strong { "The last attempt failed" } " (" (moment(&failure.at)) "): " (failure.message)
+                    strong { "The last attempt failed" } " (" (moment(&failure.at, zone)) "): " (failure.message)
                 }
             }
             dl.facts {
@@ -67,7 +67,7 @@ fn schedule_card(o: &Overview, now: i64) -> Markup {
                 dd {
                     @match (&o.last_success_at, o.last_success_size, o.last_success_age_seconds) {
                         (Some(at), Some(bytes), Some(age)) => {
-                            strong { (ago(age)) } ", " (size(bytes as i64)) " · " (moment(at))
+                            strong { (ago(age)) } ", " (size(bytes as i64)) " · " (moment(at, zone))
                         },
                         _ => span.muted { "None yet" },
                     }
@@ -91,7 +91,7 @@ fn schedule_card(o: &Overview, now: i64) -> Markup {
                                 td data-label="Snapshot" { code { (s.name) } }
                                 td.num data-label="Size" { (size(s.size as i64)) }
                                 td data-label="Taken" {
-                                    (moment(&s.created_at))
+                                    (moment(&s.created_at, zone))
                                     @if let Some(at) = Timestamp::parse(&s.created_at) {
                                         span.muted { " · " (ago(now - at.unix())) }
                                     }

@@ -120,7 +120,7 @@ pub async fn list(
                             td data-label="E-mail" { @if let Some(e) = &c.email { a href=(format!("mailto:{e}")) { (e) } } }
                             td data-label="Phone" { (c.phone.as_deref().unwrap_or("")) }
                             td data-label="Owner" { (people::name(&names, c.owner_id.as_deref().or(c.meta.created_by.as_deref()))) }
-                            td data-label="Added" { (day(&c.meta.created_at)) }
+                            td data-label="Added" { (day(&c.meta.created_at, &viewer.zone)) }
                         }
                     }
                 }
@@ -210,7 +210,7 @@ pub async fn show(
                 section.card #timeline aria-labelledby="timeline-title" {
                     h2 #timeline-title { "Timeline" }
                     (timeline_pages::composer(&viewer, SubjectType::Contact, &contact.meta.id, None, &[]))
-                    (timeline_pages::list(&timeline, &names, &path))
+                    (timeline_pages::list(&timeline, &names, &path, &viewer.zone))
                 }
             }
             aside.side-col {

@@ -143,7 +143,7 @@ fn table(
                         td data-label="Industry" { (c.industry.as_deref().unwrap_or("")) }
                         td data-label="Segment" { (c.segment.as_deref().unwrap_or("")) }
                         td data-label="Owner" { (people::name(names, c.owner_id.as_deref().or(c.meta.created_by.as_deref()))) }
-                        td data-label="Added" { (day(&c.meta.created_at)) }
+                        td data-label="Added" { (day(&c.meta.created_at, &viewer.zone)) }
                     }
                 }
             }
@@ -258,7 +258,7 @@ fn detail_page(viewer: &Viewer, d: &Detail) -> Markup {
                 section.card #timeline aria-labelledby="timeline-title" {
                     h2 #timeline-title { "Timeline" }
                     (timeline_pages::composer(viewer, SubjectType::Customer, &c.meta.id, None, &[]))
-                    (timeline_pages::list(&d.timeline, &d.names, &path))
+                    (timeline_pages::list(&d.timeline, &d.names, &path, &viewer.zone))
                 }
             }
             aside.side-col {

@@ -174,7 +174,7 @@ fn table(
                         }
                         td data-label="Assignee" { (people::name(names, l.assigned_to.as_deref().or(l.meta.created_by.as_deref()))) }
                         td data-label="Expected close" { (l.expected_close_date.as_deref().unwrap_or("")) }
-                        td data-label="Added" { (day(&l.meta.created_at)) }
+                        td data-label="Added" { (day(&l.meta.created_at, &viewer.zone)) }
                     }
                 }
             }
@@ -339,7 +339,7 @@ fn detail_page(viewer: &Viewer, d: &Detail, outcome: &Outcome<'_>) -> Markup {
                 section.card #timeline aria-labelledby="timeline-title" {
                     h2 #timeline-title { "Timeline" }
                     (timeline_pages::composer(viewer, SubjectType::Lead, &l.meta.id, None, &[]))
-                    (timeline_pages::list(&d.timeline, &d.names, &path))
+                    (timeline_pages::list(&d.timeline, &d.names, &path, &viewer.zone))
                 }
             }
             aside.side-col {

@@ -138,7 +138,7 @@ fn table(
                     tr {
                         (trash::bulk_cell(viewer, &t.meta.id, &t.title))
                         td data-label="Task" { a href=(format!("/tasks/{}", t.meta.id)) { (t.title) } }
-                        td data-label="Due" { @match &t.due_at { Some(d) => (day(d)), None => span.muted { "—" } } }
+                        td data-label="Due" { @match &t.due_at { Some(d) => (day(d, &viewer.zone)), None => span.muted { "—" } } }
                         td data-label="Priority" { span class=(format!("prio prio-{}", t.priority.as_str())) { (t.priority.as_str()) } }
                         td data-label="Status" { (status_label(t.status)) }
                         td data-label="Assignee" { (people::name(names, t.assigned_to.as_deref())) }
@@ -181,7 +181,7 @@ pub fn mini_list(
                 li {
                     a.title href=(format!("/tasks/{}", t.meta.id)) { (t.title) }
                     span.muted { " · " (people::name(names, t.assigned_to.as_deref()))
-                        @if let Some(d) = &t.due_at { " · due " (day(d)) } }
+                        @if let Some(d) = &t.due_at { " · due " (day(d, &viewer.zone)) } }
                     (complete_button(viewer, t, back))
                 }
             }
@@ -314,8 +314,8 @@ pub async fn show(
         section.card.formcard {
             dl.facts {
                 dt { "Status" } dd { (status_label(task.status))
-                    @if let Some(at) = &task.completed_at { " " span.muted { (day(at)) " by " (people::name(&names, task.completed_by.as_deref())) } } }
-                dt { "Due" } dd { @match &task.due_at { Some(d) => (day(d)), None => "—" } }
+                    @if let Some(at) = &task.completed_at { " " span.muted { (day(at, &viewer.zone)) " by " (people::name(&names, task.completed_by.as_deref())) } } }
+                dt { "Due" } dd { @match &task.due_at { Some(d) => (day(d, &viewer.zone)), None => "—" } }
                 dt { "Assignee" } dd { (people::name(&names, task.assigned_to.as_deref())) }
                 dt { "Created by" } dd { (people::name(&names, task.meta.created_by.as_deref())) }
                 @for (label, link) in [("Customer", &about.customer), ("Lead", &about.lead), ("Contact", &about.contact)] {

@@ -10,6 +10,7 @@ use maud::{Markup, html};
 
 use crate::auth::permissions::Capability;
 use crate::domain::audit::{self, AuditEntry};
+use crate::domain::clock::Zone;
 use crate::domain::list::{ListParams, Page};
 use crate::domain::records::{self, Kind};
 use crate::domain::users;
@@ -27,26 +28,34 @@ mod changes;
 const PATH: &str = "/admin/audit";
 const PAGE_SIZE: &str = "50";
 
-/// The page's query as the domain list takes it: the "To" day is included (the list's `to`
-/// is exclusive), and a page of [`PAGE_SIZE`].
-fn domain_query(raw: &[(String, String)]) -> Vec<(String, String)> {
+/// The page's query as the domain list takes it: "From" and "To" are the team's days
+/// (`--timezone`), "To" included (the list's `to` is exclusive), and a page of
+/// [`PAGE_SIZE`]. Anything but a date goes to the list's check as typed.
+fn domain_query(raw: &[(String, String)], zone: &Zone) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = raw
         .iter()
         .filter(|(k, _)| k != "limit")
-        .map(|(k, v)| match k.as_str() {
-            "to" => (k.clone(), day_after(v).unwrap_or_else(|| v.clone())),
-            _ => (k.clone(), v.trim().to_owned()),
+        .map(|(k, v)| {
+            let day_start = |days_later| start_of_day(v, days_later, zone);
+            let value = match k.as_str() {
+                "from" => day_start(0),
+                "to" => day_start(1),
+                _ => None,
+            };
+            (k.clone(), value.unwrap_or_else(|| v.trim().to_owned()))
         })
         .collect();
     out.push(("limit".into(), PAGE_SIZE.into()));
     out
 }
 
-/// `2026-01-31` → `2026-02-01`; `None` for anything but a date.
-fn day_after(raw: &str) -> Option<String> {
+/// The first instant, in stored form, of the day `days_later` days after the date `raw`
+/// in `zone`; `None` for anything but a date.
+fn start_of_day(raw: &str, days_later: i64, zone: &Zone) -> Option<String> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     let day = time::Date::parse(raw.trim(), format).ok()?;
-    day.next_day()?.format(format).ok()
+    let day = day.checked_add(time::Duration::days(days_later))?;
+    Some(zone.start_of(day)?.to_stored())
 }
 
 /// Everything the page shows, read in one go.
@@ -69,7 +78,7 @@ pub async fn list(
 ) -> WebResult {
     require(&viewer, Capability::ViewAudit)?;
     let raw = query.into_inner();
-    let wanted = domain_query(&raw);
+    let wanted = domain_query(&raw, &viewer.zone);
     let view = state
         .read_as(&viewer.credentials, move |conn, actor| {
             actor.require(Capability::ViewAudit)?;
@@ -115,7 +124,7 @@ pub async fn list(
         Err(_) => StatusCode::UNPROCESSABLE_ENTITY,
     };
     let body = html! {
-        (filters(&url, &view))
+        (filters(&url, &view, &viewer.zone))
         @match &view.entries {
             Err(errors) => {
                 div.alert role="alert" {
@@ -133,7 +142,7 @@ pub async fn list(
                         p { "Every change to the CRM is recorded here as it happens." }
                     }))
                 } @else {
-                    (table(page, &view))
+                    (table(page, &view, &viewer.zone))
                 }
                 (url.pager(page.next_cursor.as_deref()))
             }
@@ -174,7 +183,7 @@ fn record_link(
     }
 }
 
-fn filters(url: &ListUrl<'_>, view: &View) -> Markup {
+fn filters(url: &ListUrl<'_>, view: &View, zone: &Zone) -> Markup {
     let choices = |any: &str, values: &[String]| -> Vec<(String, String)> {
         std::iter::once((String::new(), any.to_owned()))
             .chain(values.iter().map(|v| (v.clone(), v.clone())))
@@ -205,11 +214,11 @@ fn filters(url: &ListUrl<'_>, view: &View) -> Markup {
             button type="submit" { "Apply" }
             @if url.filtered() { a.clear href=(PATH) { "Clear" } }
         }
-        p.muted.small { "Days are UTC days." }
+        p.muted.small { "Days and times are in " (zone.name()) "." }
     }
 }
 
-fn table(page: &Page<AuditEntry>, view: &View) -> Markup {
+fn table(page: &Page<AuditEntry>, view: &View, zone: &Zone) -> Markup {
     html! {
         table.list.audit {
             thead { tr {
@@ -219,7 +228,7 @@ fn table(page: &Page<AuditEntry>, view: &View) -> Markup {
             tbody {
                 @for e in &page.items {
                     tr {
-                        td data-label="When" { (moment(&e.at)) }
+                        td data-label="When" { (moment(&e.at, zone)) }
                         td data-label="Who" {
                             @match &e.actor_id {
                                 None => span.muted { "command line" },
@@ -259,21 +268,54 @@ mod tests {
 
     #[test]
     fn the_to_day_is_included() {
-        assert_eq!(day_after("2026-01-31").as_deref(), Some("2026-02-01"));
-        assert_eq!(day_after("2024-02-28").as_deref(), Some("2024-02-29"));
-        assert_eq!(day_after("2026-12-31T10:00:00Z"), None);
+        let utc = Zone::utc();
         assert_eq!(
-            domain_query(&pairs(&[
-                ("to", "2026-12-31"),
-                ("limit", "200"),
-                ("action", " x ")
-            ])),
-            pairs(&[("to", "2027-01-01"), ("action", "x"), ("limit", "50")])
+            domain_query(
+                &pairs(&[
+                    ("from", "2024-02-28"),
+                    ("to", "2024-02-28"),
+                    ("limit", "200"),
+                    ("action", " x ")
+                ]),
+                &utc
+            ),
+            pairs(&[
+                ("from", "2024-02-28T00:00:00.000Z"),
+                ("to", "2024-02-29T00:00:00.000Z"),
+                ("action", "x"),
+                ("limit", "50")
+            ])
         );
         assert_eq!(
-            domain_query(&pairs(&[("to", "soon")])),
-            pairs(&[("to", "soon"), ("limit", "50")]),
-            "left for the list to refuse"
+            domain_query(&pairs(&[("to", "2026-12-31")]), &utc),
+            pairs(&[("to", "2027-01-01T00:00:00.000Z"), ("limit", "50")])
         );
+    }
+
+    #[test]
+    fn days_are_the_teams_days() {
+        let auckland = Zone::parse("Pacific/Auckland").unwrap();
+        assert_eq!(
+            domain_query(
+                &pairs(&[("from", "2026-01-31"), ("to", "2026-01-31")]),
+                &auckland
+            ),
+            pairs(&[
+                ("from", "2026-01-30T11:00:00.000Z"),
+                ("to", "2026-01-31T11:00:00.000Z"),
+                ("limit", "50")
+            ]),
+            "midnight at UTC+13 is 11:00 UTC the day before"
+        );
+    }
+
+    #[test]
+    fn anything_but_a_date_is_left_for_the_list_to_check() {
+        for typed in ["soon", "2026-12-31T10:00:00Z", "2026-02-30"] {
+            assert_eq!(
+                domain_query(&pairs(&[("to", typed)]), &Zone::utc()),
+                pairs(&[("to", typed), ("limit", "50")])
+            );
+        }
     }
 }

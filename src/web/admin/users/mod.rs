@@ -267,7 +267,7 @@ fn table(
                             @if u.active { span.badge.ok { "Active" } } @else { span.badge { "Deactivated" } }
                         }
                         td data-label="Last sign-in" {
-                            @match &u.last_login_at { Some(at) => (moment(at)), None => span.muted { "never" } }
+                            @match &u.last_login_at { Some(at) => (moment(at, &viewer.zone)), None => span.muted { "never" } }
                         }
                         td { div.rowactions {
                             (role_form(viewer, u, &back, refusal))
