@@ -65,6 +65,12 @@ impl Timestamp {
     }
 }
 
+/// A calendar date written `YYYY-MM-DD` (surrounding spaces ignored); `None` for anything
+/// else, including dates that do not exist.
+pub fn parse_day(raw: &str) -> Option<time::Date> {
+    time::Date::parse(raw.trim(), format_description!("[year]-[month]-[day]")).ok()
+}
+
 impl std::fmt::Display for Timestamp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.to_stored())

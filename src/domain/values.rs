@@ -230,10 +230,9 @@ pub fn date(field: &str, raw: Option<&str>) -> Result<Option<String>, FieldError
     let Some(s) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
         return Ok(None);
     };
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    time::Date::parse(s, &format)
+    crate::domain::clock::parse_day(s)
         .map(|_| Some(s.to_owned()))
-        .map_err(|_| FieldError::new(field, "must be a date like 2026-12-31"))
+        .ok_or_else(|| FieldError::new(field, "must be a date like 2026-12-31"))
 }
 
 /// A point in time, RFC 3339, stored in UTC.

@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 
 use crate::auth::credentials::CsrfCheck;
 use crate::auth::{Credentials, csrf};
-use crate::domain::clock::Zone;
+use crate::domain::clock::{self, Zone};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::error::WebError;
@@ -142,8 +142,7 @@ pub fn due_at(raw: &str, zone: &Zone) -> Option<Option<String>> {
     if t.is_empty() {
         return Some(None);
     }
-    let noon = time::Date::parse(t, time::macros::format_description!("[year]-[month]-[day]"))
-        .ok()
+    let noon = clock::parse_day(t)
         .and_then(|day| zone.start_of(day))
         .map(|start| start.plus(std::time::Duration::from_secs(12 * 3600)));
     Some(Some(noon.map_or_else(|| t.to_owned(), |at| at.to_stored())))

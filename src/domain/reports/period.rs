@@ -5,6 +5,7 @@ use time::{Date, Duration, Month};
 
 use crate::auth::actor::Actor;
 use crate::auth::permissions::{DashboardScope, dashboard_scope};
+use crate::domain::clock;
 use crate::error::{AppError, AppResult, Violations};
 
 /// Days a period may span: three years of daily rollup rows are still a few thousand.
@@ -93,9 +94,7 @@ fn scope(actor: &Actor, asked: Option<String>) -> AppResult<(Option<String>, boo
 }
 
 fn parse_day(v: &mut Violations, field: &str, raw: &str) -> Option<Date> {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    let day = Date::parse(raw, &format).ok();
-    match day {
+    match clock::parse_day(raw) {
         Some(d) if (2000..=2199).contains(&d.year()) => Some(d),
         _ => {
             v.add(field, "must be a date YYYY-MM-DD between 2000 and 2199");

@@ -10,7 +10,7 @@ use maud::{Markup, html};
 
 use crate::auth::permissions::Capability;
 use crate::domain::audit::{self, AuditEntry};
-use crate::domain::clock::Zone;
+use crate::domain::clock::{self, Zone};
 use crate::domain::list::{ListParams, Page};
 use crate::domain::records::{self, Kind};
 use crate::domain::users;
@@ -52,9 +52,7 @@ fn domain_query(raw: &[(String, String)], zone: &Zone) -> Vec<(String, String)> 
 /// The first instant, in stored form, of the day `days_later` days after the date `raw`
 /// in `zone`; `None` for anything but a date.
 fn start_of_day(raw: &str, days_later: i64, zone: &Zone) -> Option<String> {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    let day = time::Date::parse(raw.trim(), format).ok()?;
-    let day = day.checked_add(time::Duration::days(days_later))?;
+    let day = clock::parse_day(raw)?.checked_add(time::Duration::days(days_later))?;
     Some(zone.start_of(day)?.to_stored())
 }
 
