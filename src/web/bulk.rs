@@ -10,9 +10,9 @@ use rusqlite::Connection;
 
 use crate::auth::permissions::{Capability, has};
 use crate::domain::bulk;
-use crate::domain::clock::Timestamp;
 use crate::domain::exports::Entity;
 use crate::domain::records::Kind;
+use crate::domain::reports::day_string;
 use crate::error::{AppError, AppResult};
 use crate::http::resource;
 use crate::state::AppState;
@@ -173,7 +173,8 @@ pub async fn export(
             bulk::export(conn, actor, entity, selected)
         })
         .await?;
-    let filename = export.filename(&Timestamp::now().to_stored()[..10]);
+    // Named by today in the team's timezone, as the API's export is.
+    let filename = export.filename(&day_string(viewer.zone.today()));
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((

@@ -9,7 +9,7 @@ use time::macros::offset;
 use time::{Date, Duration, OffsetDateTime};
 
 use crate::helpers::{
-    Options, PASSWORD, Server, TestApp, client, create_admin, page_text, rapport_cli,
+    Options, PASSWORD, Server, TestApp, client, create_admin, page_text, rapport_cli, signed_in,
     spawn_app_with,
 };
 
@@ -220,6 +220,33 @@ async fn pages_show_days_and_times_on_the_teams_clocks() {
     assert!(audit.contains("Days and times are in Pacific/Kiritimati."));
     let day_before = page_text(&b, &audit_on(local.date() - Duration::days(1))).await;
     assert!(!day_before.contains(&wall_clock), "{day_before}");
+}
+
+#[actix_web::test]
+async fn exports_from_the_web_app_are_named_by_the_teams_day() {
+    let app = spawn_app_with(app_in("Pacific/Kiritimati")).await;
+    let admin = app.bootstrap_admin().await;
+    let res = app
+        .post("/api/v1/leads", &admin.token, json!({"title": "Exported"}))
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let lead: Value = res.json().await.unwrap();
+    let (b, csrf) = signed_in(&app, &admin).await;
+    let res = b
+        .post(app.url("/leads/bulk-export"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("ids", lead["id"].as_str().unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let today = OffsetDateTime::now_utc().to_offset(KIRITIMATI).date();
+    assert_eq!(
+        res.headers()["content-disposition"].to_str().unwrap(),
+        format!("attachment; filename=\"leads-{}.csv\"", day_string(today))
+    );
 }
 
 #[actix_web::test]
