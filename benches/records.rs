@@ -15,9 +15,6 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use rapport::auth::Actor;
-use rapport::auth::actor::Via;
-use rapport::auth::permissions::Role;
 use rapport::domain::activities::SubjectType;
 use rapport::domain::currency::Currency;
 use rapport::domain::customers;
@@ -28,6 +25,9 @@ use rapport::domain::reports::{self, Period};
 use rapport::domain::search::{self, SearchParams};
 use rapport::domain::timeline::{self, TimelineParams};
 use rusqlite::Connection;
+
+#[path = "common/mod.rs"]
+mod common;
 
 const STAGES: [&str; 6] = ["new", "contacted", "qualified", "proposal", "won", "lost"];
 
@@ -67,7 +67,7 @@ fn main() {
         counts.1,
         counts.2
     );
-    let admin = actor(&conn);
+    let admin = common::actor(&conn);
 
     export_leads(&conn);
 
@@ -221,8 +221,12 @@ fn search_section(conn: &Connection) {
     }
     report("list leads q=<3 letters> (50)", 500, |i| {
         let q = &prefix(3)[i % 200];
-        let page =
-            leads::list(conn, &actor(conn), &params(&[("q", q), ("limit", "50")])).expect("list");
+        let page = leads::list(
+            conn,
+            &common::actor(conn),
+            &params(&[("q", q), ("limit", "50")]),
+        )
+        .expect("list");
         std::hint::black_box(page);
     });
     let size = |sql: &str| -> f64 {
@@ -273,25 +277,6 @@ fn peak_rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-fn actor(conn: &Connection) -> Actor {
-    let (user_id, name, email): (String, String, String) = conn
-        .query_row(
-            "SELECT id, name, email FROM users WHERE role = 'admin' AND active = 1 ORDER BY created_at LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .expect("an admin user");
-    Actor {
-        user_id,
-        role: Role::Admin,
-        name,
-        email,
-        via: Via::Session {
-            session_id: "bench".into(),
-        },
-    }
-}
-
 fn params(pairs: &[(&str, &str)]) -> ListParams {
     let raw: Vec<(String, String)> = pairs
         .iter()
@@ -300,7 +285,7 @@ fn params(pairs: &[(&str, &str)]) -> ListParams {
     ListParams::parse(&raw, &leads::list::LIST).expect("valid list parameters")
 }
 
-fn deep_cursor(conn: &Connection, admin: &Actor, pages: usize) -> String {
+fn deep_cursor(conn: &Connection, admin: &rapport::auth::Actor, pages: usize) -> String {
     let mut cursor: Option<String> = None;
     for _ in 0..pages {
         let mut pairs = vec![
