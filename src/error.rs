@@ -34,8 +34,9 @@ pub enum AppError {
     /// Also the answer for records the caller may not see, so ids leak nothing.
     #[error("not found")]
     NotFound,
+    /// `allow` lists the methods the resource answers (empty when not known).
     #[error("method not allowed")]
-    MethodNotAllowed,
+    MethodNotAllowed { allow: String },
     #[error("conflict: {0}")]
     Conflict(String),
     #[error("the record changed since it was read")]
@@ -73,7 +74,7 @@ impl AppError {
             Self::Unauthorized | Self::InvalidCredentials => 401,
             Self::Forbidden(_) => 403,
             Self::NotFound => 404,
-            Self::MethodNotAllowed => 405,
+            Self::MethodNotAllowed { .. } => 405,
             Self::Conflict(_) => 409,
             Self::PreconditionFailed => 412,
             Self::PayloadTooLarge { .. } => 413,
@@ -94,7 +95,7 @@ impl AppError {
             Self::InvalidCredentials => "Sign-in failed",
             Self::Forbidden(_) => "Not allowed",
             Self::NotFound => "Not found",
-            Self::MethodNotAllowed => "Method not allowed",
+            Self::MethodNotAllowed { .. } => "Method not allowed",
             Self::Conflict(_) => "Conflict",
             Self::PreconditionFailed => "Precondition failed",
             Self::PayloadTooLarge { .. } => "Body too large",
@@ -116,7 +117,12 @@ impl AppError {
             Self::Unauthorized => "Sign in, or send a valid bearer token.".into(),
             Self::InvalidCredentials => "Wrong e-mail or password.".into(),
             Self::NotFound => "No such resource, or you may not see it.".into(),
-            Self::MethodNotAllowed => "This resource does not accept that method.".into(),
+            Self::MethodNotAllowed { allow } if allow.is_empty() => {
+                "This resource does not accept that method.".into()
+            }
+            Self::MethodNotAllowed { allow } => {
+                format!("This resource does not accept that method; it accepts {allow}.")
+            }
             Self::PreconditionFailed => {
                 "The record was changed by someone else; reload it and apply your change again."
                     .into()
@@ -145,7 +151,7 @@ impl AppError {
             Self::InvalidCredentials => "invalid-credentials",
             Self::Forbidden(_) => "forbidden",
             Self::NotFound => "not-found",
-            Self::MethodNotAllowed => "method-not-allowed",
+            Self::MethodNotAllowed { .. } => "method-not-allowed",
             Self::Conflict(_) => "conflict",
             Self::PreconditionFailed => "precondition-failed",
             Self::PayloadTooLarge { .. } => "payload-too-large",

@@ -21,6 +21,7 @@ pub mod notifications;
 pub mod openapi;
 pub mod problem;
 pub mod reports;
+mod resource;
 pub mod search;
 pub mod stages;
 pub mod system;
@@ -34,6 +35,7 @@ use actix_web::http::Method;
 use actix_web::{FromRequest, Handler, HttpResponse, Responder, Route, web};
 
 use crate::error::{AppError, AppResult};
+pub use resource::{Resource, resource};
 
 /// One row of the route table.
 pub struct Endpoint {
@@ -208,7 +210,7 @@ pub fn endpoints() -> Vec<Endpoint> {
 const PURGE_PATH: &str = "/api/v1/{entity}/{id}/purge";
 
 /// A path and the routes (one per method) it answers.
-type PathRoutes = (&'static str, Vec<Route>);
+type PathRoutes = (&'static str, Vec<(Method, Route)>);
 
 /// Registers the route table: one resource per path, answering 405 to other methods, in a
 /// scope per collection (`/api/v1/leads`, …). actix tries resources in order and matches a
@@ -235,14 +237,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         let resources = &mut scopes[i].1;
         let path = &endpoint.path[prefix.len()..];
         match resources.iter_mut().find(|(p, _)| *p == path) {
-            Some((_, routes)) => routes.push(endpoint.route),
-            None => resources.push((path, vec![endpoint.route])),
+            Some((_, routes)) => routes.push((endpoint.method, endpoint.route)),
+            None => resources.push((path, vec![(endpoint.method, endpoint.route)])),
         }
     }
-    let with_routes = |path: &str, routes: Vec<Route>| {
+    let with_routes = |path: &str, routes: Vec<(Method, Route)>| {
         routes
             .into_iter()
-            .fold(resource(path), |r, route| r.route(route))
+            .fold(resource(path), |r, (method, route)| r.route(method, route))
     };
     for (prefix, resources) in scopes {
         if prefix.is_empty() {
@@ -257,7 +259,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         });
         // Last in its scope: the collection's own routes are tried first.
         if let Some(entity) = purgeable(prefix) {
-            scope = scope.service(resource("/{id}/purge").route(trash::purge_route(entity)));
+            scope = scope
+                .service(resource("/{id}/purge").route(Method::POST, trash::purge_route(entity)));
         }
         cfg.service(scope);
     }
@@ -281,15 +284,6 @@ fn scope_of(path: &'static str) -> &'static str {
     }
     let end = rest.find('/').map_or(path.len(), |i| "/api/v1/".len() + i);
     &path[..end]
-}
-
-/// A resource that answers 405 (not 404) to methods it does not route.
-pub fn resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(method_not_allowed))
-}
-
-async fn method_not_allowed() -> AppResult<HttpResponse> {
-    Err(AppError::MethodNotAllowed)
 }
 
 async fn api_not_found() -> AppResult<HttpResponse> {

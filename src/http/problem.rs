@@ -59,6 +59,9 @@ impl ResponseError for AppError {
             AppError::RangeNotSatisfiable { size } => {
                 res.insert_header((header::CONTENT_RANGE, format!("bytes */{size}")));
             }
+            AppError::MethodNotAllowed { allow } if !allow.is_empty() => {
+                res.insert_header((header::ALLOW, allow.as_str()));
+            }
             AppError::Unauthorized | AppError::InvalidCredentials => {
                 res.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"rapport\""));
             }
@@ -75,9 +78,25 @@ pub fn log(err: &AppError) {
     }
 }
 
-/// `?limit=abc` and friends: actix's query deserialisation failed.
+/// A query string its handler's struct cannot take. A missing parameter is a field error like
+/// any other; serde names no field for the rest, so its own words are passed on.
 pub fn query_error(err: actix_web::error::QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
-    AppError::BadRequest(format!("Malformed query string: {err}")).into()
+    let actix_web::error::QueryPayloadError::Deserialize(cause) = &err else {
+        return AppError::BadRequest(format!("The query string cannot be read: {err}")).into();
+    };
+    let cause = cause.to_string();
+    match missing_field(&cause) {
+        Some(field) => AppError::Validation(vec![FieldError::new(field, "is required")]),
+        None => AppError::BadRequest(format!("The query string cannot be read: {cause}")),
+    }
+    .into()
+}
+
+/// The field of serde's "missing field `name`".
+fn missing_field(message: &str) -> Option<&str> {
+    message
+        .strip_prefix("missing field `")?
+        .strip_suffix('`')
 }
 
 /// A path segment that does not parse names no resource.
@@ -96,7 +115,9 @@ pub fn bare_error_to_problem<B: MessageBody + 'static>(
     }
     let err = match res.status() {
         StatusCode::NOT_FOUND => AppError::NotFound,
-        StatusCode::METHOD_NOT_ALLOWED => AppError::MethodNotAllowed,
+        StatusCode::METHOD_NOT_ALLOWED => AppError::MethodNotAllowed {
+            allow: String::new(),
+        },
         StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge { limit: 0 },
         StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::UnsupportedMediaType {
             expected: "application/json",
@@ -113,4 +134,16 @@ pub fn bare_error_to_problem<B: MessageBody + 'static>(
     Ok(ErrorHandlerResponse::Response(
         ServiceResponse::new(req, res).map_into_right_body(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::missing_field;
+
+    #[test]
+    fn a_missing_query_parameter_is_named() {
+        assert_eq!(missing_field("missing field `entity`"), Some("entity"));
+        assert_eq!(missing_field("invalid digit found in string"), None);
+        assert_eq!(missing_field("missing field `entity"), None);
+    }
 }

@@ -26,7 +26,7 @@ use crate::web::multipart;
 use crate::web::session::Viewer;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/attachments").route(web::post().to(upload)));
+    cfg.service(resource("/attachments").post(upload));
 }
 
 /// The newest files of a record, for its page.

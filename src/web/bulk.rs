@@ -28,14 +28,8 @@ type WebResult = Result<HttpResponse, WebError>;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     // Before the `/{entity}/{id}` pages, which would otherwise take these paths.
-    cfg.service(
-        resource("/{entity:customers|contacts|leads|tasks}/bulk-assign")
-            .route(web::post().to(assign)),
-    )
-    .service(
-        resource("/{entity:customers|contacts|leads|tasks}/bulk-export")
-            .route(web::post().to(export)),
-    );
+    cfg.service(resource("/{entity:customers|contacts|leads|tasks}/bulk-assign").post(assign))
+        .service(resource("/{entity:customers|contacts|leads|tasks}/bulk-export").post(export));
 }
 
 fn may_assign(viewer: &Viewer) -> bool {

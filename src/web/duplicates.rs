@@ -27,8 +27,8 @@ use crate::web::session::Viewer;
 type WebResult = Result<HttpResponse, WebError>;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/duplicates").route(web::get().to(page)))
-        .service(resource("/duplicates/merge").route(web::post().to(merge)));
+    cfg.service(resource("/duplicates").get(page))
+        .service(resource("/duplicates/merge").post(merge));
 }
 
 const TABS: [(Kind, &str); 2] = [(Kind::Contact, "Contacts"), (Kind::Customer, "Customers")];

@@ -146,23 +146,27 @@ async fn malformed_requests_get_problem_json() {
     assert_eq!(res.status(), StatusCode::CREATED);
 
     assert_problem(app.get("/api/v1/users?limit=abc", &admin.token).await, 422).await;
+    let missing = assert_problem(app.get("/api/v1/trash", &admin.token).await, 422).await;
+    assert_eq!(missing["errors"][0]["field"], "entity");
+    assert_eq!(missing["errors"][0]["message"], "is required");
     assert_problem(app.get("/api/v1/no-such-thing", &admin.token).await, 404).await;
-    assert_problem(
-        app.request(Method::DELETE, "/api/v1/users", t)
-            .send()
-            .await
-            .unwrap(),
-        405,
-    )
-    .await;
-    assert_problem(
-        app.request(Method::GET, "/api/v1/auth/login", None)
-            .send()
-            .await
-            .unwrap(),
-        405,
-    )
-    .await;
+    // A 405 names the methods the resource does answer (RFC 9110 §15.5.6), in the API and
+    // on the web app's pages alike.
+    for (method, path, allow) in [
+        (Method::DELETE, "/api/v1/users", "GET, POST"),
+        (Method::GET, "/api/v1/auth/login", "POST"),
+        (
+            Method::PUT,
+            "/api/v1/leads/0190a000-0000-7000-8000-000000000000",
+            "GET, PATCH, DELETE",
+        ),
+        (Method::GET, "/api/v1/leads/x/purge", "POST"),
+        (Method::DELETE, "/login", "GET, POST"),
+    ] {
+        let res = app.request(method, path, t).send().await.unwrap();
+        assert_eq!(res.headers()["allow"], allow, "{path}");
+        assert_problem(res, 405).await;
+    }
 }
 
 #[actix_web::test]

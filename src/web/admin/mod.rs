@@ -125,25 +125,22 @@ async fn index(req: HttpRequest, viewer: Viewer) -> WebResult {
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/admin").route(web::get().to(index)))
+    cfg.service(resource("/admin").get(index))
         .service(
             resource("/admin/users")
-                .route(web::get().to(users::list))
-                .route(web::post().to(users::create)),
+                .get(users::list)
+                .post(users::create),
         )
-        .service(resource("/admin/users/{id}/role").route(web::post().to(users::change_role)))
-        .service(resource("/admin/users/{id}/active").route(web::post().to(users::set_active)))
-        .service(
-            resource("/admin/users/{id}/reset-password")
-                .route(web::post().to(users::reset_password)),
-        )
+        .service(resource("/admin/users/{id}/role").post(users::change_role))
+        .service(resource("/admin/users/{id}/active").post(users::set_active))
+        .service(resource("/admin/users/{id}/reset-password").post(users::reset_password))
         .service(
             resource("/admin/stages")
-                .route(web::get().to(stages::edit))
-                .route(web::post().to(stages::submit)),
+                .get(stages::edit)
+                .post(stages::submit),
         )
-        .service(resource("/admin/audit").route(web::get().to(audit::list)))
-        .service(resource("/admin/backups").route(web::get().to(backups::show)));
+        .service(resource("/admin/audit").get(audit::list))
+        .service(resource("/admin/backups").get(backups::show));
 }
 
 #[cfg(test)]

@@ -34,15 +34,11 @@ type WebResult = Result<HttpResponse, WebError>;
 const REFRESH_SECS: u32 = 1;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        resource("/import")
-            .route(web::get().to(upload_page))
-            .route(web::post().to(upload)),
-    )
-    .service(resource("/import/{id}").route(web::get().to(job)))
-    .service(resource("/import/{id}/preview").route(web::post().to(preview)))
-    .service(resource("/import/{id}/start").route(web::post().to(start)))
-    .service(resource("/import/{id}/cancel").route(web::post().to(cancel)));
+    cfg.service(resource("/import").get(upload_page).post(upload))
+        .service(resource("/import/{id}").get(job))
+        .service(resource("/import/{id}/preview").post(preview))
+        .service(resource("/import/{id}/start").post(start))
+        .service(resource("/import/{id}/cancel").post(cancel));
 }
 
 /// An "Import" button for a list page, for roles that may import.
