@@ -41,6 +41,10 @@ impl Role {
         Role::ALL.into_iter().find(|r| r.as_str() == s)
     }
 
+    pub fn names() -> Vec<&'static str> {
+        Role::ALL.map(Role::as_str).to_vec()
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Role::Admin => "Admin",

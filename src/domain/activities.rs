@@ -10,7 +10,7 @@ use crate::auth::permissions::{Ownership, RecordAction};
 use crate::domain::audit::{self, Entry};
 use crate::domain::choice::Choice;
 use crate::domain::clock::Timestamp;
-use crate::domain::list::{ListParams, ListSpec, Page};
+use crate::domain::list::{Filter, ListParams, ListSpec, Page, Takes};
 use crate::domain::records::{self, Kind, META_COLUMNS, Meta, Origin, nullable};
 use crate::domain::values::{instant, multiline_text};
 use crate::error::{AppError, AppResult, Violations};
@@ -303,18 +303,28 @@ pub fn restore(conn: &Connection, actor: &Actor, id: &str) -> AppResult<Activity
 
 pub const LIST: ListSpec = ListSpec {
     filters: &[
-        ("subject_type", "customer, contact or lead"),
-        (
+        Filter::new(
+            "subject_type",
+            "activities about this kind of record",
+            Takes::OneOf(SubjectType::names),
+        ),
+        Filter::new(
             "subject_id",
             "activities about this record (usually with subject_type)",
+            Takes::Id,
         ),
-        ("kind", "call, email, meeting or note"),
-        ("created_by", "activities logged by this user"),
-        (
+        Filter::new(
+            "kind",
+            "activities of this kind",
+            Takes::OneOf(ActivityKind::names),
+        ),
+        Filter::new("created_by", "activities logged by this user", Takes::Id),
+        Filter::new(
             "occurred_from",
-            "happened at or after this date or RFC 3339 time",
+            "happened at or after this",
+            Takes::DayOrTime,
         ),
-        ("occurred_to", "happened before this date or RFC 3339 time"),
+        Filter::new("occurred_to", "happened before this", Takes::DayOrTime),
     ],
     sorts: &[("occurred_at", "occurred_at"), ("created_at", "created_at")],
     default_sort: "occurred_at",

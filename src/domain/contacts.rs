@@ -7,7 +7,7 @@ use crate::auth::Actor;
 use crate::auth::permissions::{Ownership, RecordAction};
 use crate::domain::audit::{self, Entry};
 use crate::domain::clock::Timestamp;
-use crate::domain::list::{ListParams, ListSpec, Page};
+use crate::domain::list::{Filter, ListParams, ListSpec, Page, Takes};
 use crate::domain::records::{self, Kind, META_COLUMNS, Meta, Origin, nullable};
 use crate::domain::search;
 use crate::domain::values::{optional_email, optional_text, phone, required_text};
@@ -341,12 +341,12 @@ pub fn restore(conn: &Connection, actor: &Actor, id: &str) -> AppResult<Contact>
 
 pub const LIST: ListSpec = ListSpec {
     filters: &[
-        ("owner_id", "contacts owned by this user"),
-        ("customer_id", "contacts at this customer"),
-        ("tag", "contacts with this tag"),
-        ("email", "this e-mail address, ignoring case"),
-        ("created_from", "created at or after this RFC 3339 time"),
-        ("created_to", "created before this RFC 3339 time"),
+        Filter::new("owner_id", "contacts owned by this user", Takes::Id),
+        Filter::new("customer_id", "contacts at this customer", Takes::Id),
+        Filter::new("tag", "contacts with this tag", Takes::Text),
+        Filter::new("email", "this e-mail address, ignoring case", Takes::Text),
+        Filter::new("created_from", "created at or after this", Takes::DayOrTime),
+        Filter::new("created_to", "created before this", Takes::DayOrTime),
     ],
     sorts: &[
         ("created_at", "created_at"),

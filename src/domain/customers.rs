@@ -7,7 +7,7 @@ use crate::auth::Actor;
 use crate::auth::permissions::{Ownership, RecordAction};
 use crate::domain::audit::{self, Entry};
 use crate::domain::clock::Timestamp;
-use crate::domain::list::{ListParams, ListSpec, Page};
+use crate::domain::list::{Filter, ListParams, ListSpec, Page, Takes};
 use crate::domain::notifications::{self, About, NotificationKind};
 use crate::domain::records::{self, Kind, META_COLUMNS, Meta, Origin, nullable};
 use crate::domain::search;
@@ -379,12 +379,12 @@ pub fn restore(conn: &Connection, actor: &Actor, id: &str) -> AppResult<Customer
 
 pub const LIST: ListSpec = ListSpec {
     filters: &[
-        ("owner_id", "customers owned by this user"),
-        ("segment", "exact segment, e.g. SMB"),
-        ("industry", "exact industry"),
-        ("tag", "customers with this tag"),
-        ("created_from", "created at or after this RFC 3339 time"),
-        ("created_to", "created before this RFC 3339 time"),
+        Filter::new("owner_id", "customers owned by this user", Takes::Id),
+        Filter::new("segment", "exact segment, e.g. SMB", Takes::Text),
+        Filter::new("industry", "exact industry", Takes::Text),
+        Filter::new("tag", "customers with this tag", Takes::Text),
+        Filter::new("created_from", "created at or after this", Takes::DayOrTime),
+        Filter::new("created_to", "created before this", Takes::DayOrTime),
     ],
     sorts: &[
         ("created_at", "created_at"),

@@ -16,13 +16,47 @@ pub const MAX_LIMIT: u32 = 200;
 
 /// What one collection accepts.
 pub struct ListSpec {
-    /// Filter parameters besides `q`, each with what it does (shown in the API docs).
-    pub filters: &'static [(&'static str, &'static str)],
+    /// Filter parameters besides `q`.
+    pub filters: &'static [Filter],
     /// `sort` values, each with the SQL column it orders by (a whitelist: only these strings
     /// ever reach SQL).
     pub sorts: &'static [(&'static str, &'static str)],
     pub default_sort: &'static str,
     pub default_desc: bool,
+}
+
+/// One filter parameter of a list: its name, what it selects and the values it takes, which
+/// the API docs state (OpenAPI) as the parameter's description and schema.
+#[derive(Debug, Clone, Copy)]
+pub struct Filter {
+    pub name: &'static str,
+    pub about: &'static str,
+    pub takes: Takes,
+}
+
+impl Filter {
+    pub const fn new(name: &'static str, about: &'static str, takes: Takes) -> Self {
+        Self { name, about, takes }
+    }
+}
+
+/// The values a filter takes. Each list checks its values itself; this says what they are.
+#[derive(Debug, Clone, Copy)]
+pub enum Takes {
+    /// Text, compared as the filter says.
+    Text,
+    /// A record's or a user's id.
+    Id,
+    /// A day (`2026-01-31`, in UTC) or an RFC 3339 time.
+    DayOrTime,
+    /// A day, `2026-01-31`.
+    Day,
+    /// `true` or `false`.
+    Flag,
+    /// A whole number of cents, 0 or more.
+    Cents,
+    /// One of a closed set of words, named by the set's own list.
+    OneOf(fn() -> Vec<&'static str>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,7 +114,7 @@ impl ListParams {
                     ),
                 },
                 "cursor" => cursor = Some(value.clone()).filter(|s| !s.is_empty()),
-                k if spec.filters.iter().any(|(name, _)| *name == k) => {
+                k if spec.filters.iter().any(|f| f.name == k) => {
                     if !value.is_empty() {
                         filters.push((key.clone(), value.clone()));
                     }
@@ -304,7 +338,10 @@ mod tests {
     use super::*;
 
     const SPEC: ListSpec = ListSpec {
-        filters: &[("role", "a role"), ("active", "true or false")],
+        filters: &[
+            Filter::new("role", "a role", Takes::Text),
+            Filter::new("active", "true or false", Takes::Flag),
+        ],
         sorts: &[("name", "name"), ("created_at", "created_at")],
         default_sort: "created_at",
         default_desc: true,

@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::auth::Actor;
 use crate::domain::choice::Choice;
 use crate::domain::clock::Timestamp;
-use crate::domain::list::{ListParams, ListSpec, Page};
+use crate::domain::list::{Filter, ListParams, ListSpec, Page, Takes};
 use crate::domain::{new_id, settings};
 use crate::error::{AppError, AppResult};
 
@@ -178,7 +178,11 @@ fn insert(
 }
 
 pub const LIST: ListSpec = ListSpec {
-    filters: &[("unread", "true: only notifications not yet read")],
+    filters: &[Filter::new(
+        "unread",
+        "true: only notifications not yet read",
+        Takes::Flag,
+    )],
     sorts: &[("created_at", "created_at")],
     default_sort: "created_at",
     default_desc: true,

@@ -4,7 +4,7 @@
 
 use rusqlite::Connection;
 
-use crate::domain::list::{ListParams, ListSpec};
+use crate::domain::list::{Filter, ListParams, ListSpec, Takes};
 use crate::error::AppResult;
 
 type QueryFn = fn(&ListParams) -> AppResult<(String, Vec<rusqlite::types::Value>)>;
@@ -19,27 +19,28 @@ const LARGE: &[&str] = &[
     "audit_log",
 ];
 
-/// A plausible value for a filter, so the query binds and plans like a real one.
-fn sample(filter: &str) -> &'static str {
-    match filter {
-        f if f.ends_with("_from") || f.ends_with("_to") || f == "from" || f == "to" => "2026-01-01",
-        "stage" => "new",
-        "status" => "pending",
-        "priority" => "high",
-        "overdue" | "active" => "true",
-        "subject_type" => "lead",
-        "kind" => "call",
-        "currency" => "USD",
-        "role" => "sales",
-        "value_min" | "value_max" => "1000",
-        _ => "0190a000-0000-7000-8000-000000000000",
+/// A value of the kind the filter's docs promise (`Takes`), so the query binds and plans
+/// like a real one, and a list that refused what its docs promise fails the test.
+fn sample(filter: &Filter) -> String {
+    match filter.takes {
+        Takes::Text => match filter.name {
+            "stage" => "new",
+            "currency" => "USD",
+            _ => "web",
+        }
+        .to_owned(),
+        Takes::Id => "0190a000-0000-7000-8000-000000000000".to_owned(),
+        Takes::DayOrTime | Takes::Day => "2026-01-01".to_owned(),
+        Takes::Flag => "true".to_owned(),
+        Takes::Cents => "1000".to_owned(),
+        Takes::OneOf(names) => names().first().copied().unwrap_or_default().to_owned(),
     }
 }
 
 fn shapes(spec: &ListSpec) -> Vec<Vec<(String, String)>> {
     let mut out = Vec::new();
-    let filters: Vec<Option<&str>> = std::iter::once(None)
-        .chain(spec.filters.iter().map(|(name, _)| Some(*name)))
+    let filters: Vec<Option<&Filter>> = std::iter::once(None)
+        .chain(spec.filters.iter().map(Some))
         .collect();
     for filter in &filters {
         for (sort, _) in spec.sorts {
@@ -49,7 +50,7 @@ fn shapes(spec: &ListSpec) -> Vec<Vec<(String, String)>> {
                     ("order".to_owned(), order.to_owned()),
                 ];
                 if let Some(f) = filter {
-                    raw.push(((*f).to_owned(), sample(f).to_owned()));
+                    raw.push((f.name.to_owned(), sample(f)));
                 }
                 out.push(raw);
             }
@@ -183,14 +184,14 @@ mod tests {
     #[test]
     fn audit_filters_combined_use_indexes() {
         let conn = db();
-        let names: Vec<&str> = audit::LIST.filters.iter().map(|(n, _)| *n).collect();
+        let filters = audit::LIST.filters;
         let mut problems = Vec::new();
-        for mask in 1..(1u32 << names.len()) {
-            let raw: Vec<(String, String)> = names
+        for mask in 1..(1u32 << filters.len()) {
+            let raw: Vec<(String, String)> = filters
                 .iter()
                 .enumerate()
                 .filter(|(i, _)| mask & (1 << i) != 0)
-                .map(|(_, n)| ((*n).to_owned(), sample(n).to_owned()))
+                .map(|(_, f)| (f.name.to_owned(), sample(f)))
                 .collect();
             for paged in [false, true] {
                 let mut params = ListParams::parse(&raw, &audit::LIST).unwrap();

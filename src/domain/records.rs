@@ -426,13 +426,19 @@ pub fn restore_checked(
 /// what was trashed with it.
 pub fn untrash(conn: &Connection, kind: Kind, id: &str, actor: &Actor) -> AppResult<String> {
     let table = kind.table();
-    let deleted_at: Option<String> = conn
+    let deleted_at: Option<Option<String>> = conn
         .prepare_cached(&format!("SELECT deleted_at FROM {table} WHERE id = ?1"))?
         .query_row([id], |r| r.get(0))
-        .optional()?
-        .flatten();
-    let Some(deleted_at) = deleted_at else {
-        return Err(AppError::NotFound);
+        .optional()?;
+    let deleted_at = match deleted_at {
+        None => return Err(AppError::NotFound),
+        Some(None) => {
+            return Err(AppError::Conflict(format!(
+                "This {} is not in the trash.",
+                kind.name()
+            )));
+        }
+        Some(Some(deleted_at)) => deleted_at,
     };
     let now = Timestamp::now().to_stored();
     conn.prepare_cached(&format!(

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::permissions::Role;
 use crate::domain::audit::{self, Entry};
 use crate::domain::clock::Timestamp;
-use crate::domain::list::{ListParams, ListSpec, Page};
+use crate::domain::list::{Filter, ListParams, ListSpec, Page, Takes};
 use crate::domain::new_id;
 use crate::domain::sessions;
 use crate::domain::values::{Email, Password, required_text};
@@ -159,8 +159,12 @@ pub fn password_hash(conn: &Connection, user_id: &str) -> AppResult<String> {
 
 pub const LIST: ListSpec = ListSpec {
     filters: &[
-        ("role", "admin, manager, sales or support"),
-        ("active", "true or false"),
+        Filter::new("role", "users with this role", Takes::OneOf(Role::names)),
+        Filter::new(
+            "active",
+            "true: active users; false: deactivated ones",
+            Takes::Flag,
+        ),
     ],
     sorts: &[
         ("name", "name COLLATE NOCASE"),

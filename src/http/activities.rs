@@ -126,7 +126,8 @@ pub async fn delete(
 #[utoipa::path(post, path = "/api/v1/activities/{id}/restore", tag = "activities", params(("id" = String, Path)),
     responses((status = 200, description = "Restored", body = Activity, headers(("ETag" = String))),
         (status = 401, response = Problem), (status = 403, response = Problem),
-        (status = 404, response = Problem)))]
+        (status = 404, response = Problem),
+        (status = 409, response = Problem)))]
 pub async fn restore(
     state: web::Data<AppState>,
     credentials: Credentials,

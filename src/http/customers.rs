@@ -136,7 +136,8 @@ pub async fn delete(
 #[utoipa::path(post, path = "/api/v1/customers/{id}/restore", tag = "customers", params(("id" = String, Path)),
     responses((status = 200, description = "Restored", body = Customer),
         (status = 401, response = Problem), (status = 403, response = Problem),
-        (status = 404, response = Problem)))]
+        (status = 404, response = Problem),
+        (status = 409, response = Problem)))]
 pub async fn restore(
     state: web::Data<AppState>,
     credentials: Credentials,

@@ -17,6 +17,7 @@ use crate::state::AppState;
 #[into_params(parameter_in = Query)]
 pub struct DuplicatesQuery {
     /// `contact` or `customer`.
+    #[param(pattern = "^(contact|customer)$")]
     pub entity: Option<String>,
 }
 

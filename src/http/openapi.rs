@@ -5,11 +5,12 @@
 use std::sync::OnceLock;
 
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{KnownFormat, OneOfBuilder, SchemaFormat};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{ObjectBuilder, Required, Type};
+use utoipa::openapi::{ObjectBuilder, RefOr, Required, Schema, Type};
 use utoipa::{Modify, OpenApi};
 
-use crate::domain::list::{ListSpec, MAX_LIMIT};
+use crate::domain::list::{ListSpec, MAX_LIMIT, Takes};
 use crate::http::{auth, customers, problem, system, tokens, trash, users};
 
 #[derive(OpenApi)]
@@ -22,7 +23,9 @@ use crate::http::{auth, customers, problem, system, tokens, trash, users};
             HttpOnly cookie and must send the page's CSRF token in `X-CSRF-Token` on unsafe methods.\n\n\
             **Errors** are RFC 9457 `application/problem+json`; a 422 lists every failing field.\n\n\
             **Lists** are keyset-paginated: pass `next_cursor` back as `cursor`. Unknown query \
-            parameters and unknown body fields are refused with a 422 rather than ignored.\n\n\
+            parameters and unknown body fields are refused with a 422 rather than ignored. A filter \
+            given an empty value (`?owner_id=`, as an HTML form sends an unset field) filters \
+            nothing. A bare day in a time filter (`created_from=2026-01-31`) is that day in UTC.\n\n\
             **Edits**: responses carry an `ETag`; send it as `If-Match` and a stale edit answers 412."
     ),
     paths(
@@ -178,7 +181,7 @@ pub fn document() -> &'static str {
 /// The query parameters of a list, from its [`ListSpec`]: the docs cannot disagree with what
 /// the list accepts.
 pub fn list_parameters(spec: &ListSpec) -> Vec<Parameter> {
-    let query = |name: &str, description: String, schema: ObjectBuilder| {
+    let query = |name: &str, description: String, schema: RefOr<Schema>| {
         ParameterBuilder::new()
             .name(name)
             .parameter_in(ParameterIn::Query)
@@ -192,14 +195,15 @@ pub fn list_parameters(spec: &ListSpec) -> Vec<Parameter> {
         query(
             "q",
             "Free text".into(),
-            ObjectBuilder::new().schema_type(Type::String),
+            ObjectBuilder::new().schema_type(Type::String).into(),
         ),
         query(
             "sort",
             format!("Sort field (default `{}`)", spec.default_sort),
             ObjectBuilder::new()
                 .schema_type(Type::String)
-                .enum_values(Some(sorts)),
+                .enum_values(Some(sorts))
+                .into(),
         ),
         query(
             "order",
@@ -209,7 +213,8 @@ pub fn list_parameters(spec: &ListSpec) -> Vec<Parameter> {
             ),
             ObjectBuilder::new()
                 .schema_type(Type::String)
-                .enum_values(Some(["asc", "desc"])),
+                .enum_values(Some(["asc", "desc"]))
+                .into(),
         ),
         query(
             "limit",
@@ -217,22 +222,48 @@ pub fn list_parameters(spec: &ListSpec) -> Vec<Parameter> {
             ObjectBuilder::new()
                 .schema_type(Type::Integer)
                 .minimum(Some(1))
-                .maximum(Some(MAX_LIMIT)),
+                .maximum(Some(MAX_LIMIT))
+                .into(),
         ),
         query(
             "cursor",
             "`next_cursor` of the previous page".into(),
-            ObjectBuilder::new().schema_type(Type::String),
+            ObjectBuilder::new().schema_type(Type::String).into(),
         ),
     ];
-    for (name, description) in spec.filters {
+    for filter in spec.filters {
         params.push(query(
-            name,
-            (*description).to_owned(),
-            ObjectBuilder::new().schema_type(Type::String),
+            filter.name,
+            filter.about.to_owned(),
+            filter_schema(filter.takes),
         ));
     }
     params
+}
+
+/// The schema of the values a list filter takes.
+fn filter_schema(takes: Takes) -> RefOr<Schema> {
+    let text = |format: Option<SchemaFormat>| {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(format)
+    };
+    let known = |format| Some(SchemaFormat::KnownFormat(format));
+    match takes {
+        Takes::Text => text(None).into(),
+        Takes::Id => text(Some(SchemaFormat::Custom("uuid".into()))).into(),
+        Takes::Day => text(known(KnownFormat::Date)).into(),
+        Takes::DayOrTime => OneOfBuilder::new()
+            .item(text(known(KnownFormat::Date)))
+            .item(text(known(KnownFormat::DateTime)))
+            .into(),
+        Takes::Flag => ObjectBuilder::new().schema_type(Type::Boolean).into(),
+        Takes::Cents => ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(0))
+            .into(),
+        Takes::OneOf(names) => text(None).enum_values(Some(names())).into(),
+    }
 }
 
 /// Declares a type whose `IntoParams` are the query parameters of a list spec, for use in

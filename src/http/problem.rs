@@ -94,9 +94,7 @@ pub fn query_error(err: actix_web::error::QueryPayloadError, _: &HttpRequest) ->
 
 /// The field of serde's "missing field `name`".
 fn missing_field(message: &str) -> Option<&str> {
-    message
-        .strip_prefix("missing field `")?
-        .strip_suffix('`')
+    message.strip_prefix("missing field `")?.strip_suffix('`')
 }
 
 /// A path segment that does not parse names no resource.

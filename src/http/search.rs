@@ -17,9 +17,10 @@ use crate::state::AppState;
 /// `AND` or `NEAR` are searched for like any other text.
 #[utoipa::path(get, path = "/api/v1/search", tag = "search",
     params(
-        ("q" = String, Query, description = "What to look for (required, not blank)"),
-        ("types" = Option<String>, Query, description = "Comma-separated subset of `customer,contact,lead` (default: all)"),
-        ("limit" = Option<u32>, Query, description = "1 to 50 results, default 20"),
+        ("q" = String, Query, min_length = 1, description = "What to look for (required, not blank)"),
+        ("types" = Option<String>, Query, pattern = "^(customer|contact|lead)(,(customer|contact|lead))*$",
+            description = "Comma-separated subset of `customer,contact,lead` (default: all)"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 50, description = "1 to 50 results, default 20"),
     ),
     responses((status = 200, description = "Matches, best first", body = Results),
         (status = 400, response = Problem), (status = 401, response = Problem),

@@ -147,7 +147,8 @@ pub async fn delete(
 #[utoipa::path(post, path = "/api/v1/tasks/{id}/restore", tag = "tasks", params(("id" = String, Path)),
     responses((status = 200, description = "Restored", body = Task, headers(("ETag" = String))),
         (status = 401, response = Problem), (status = 403, response = Problem),
-        (status = 404, response = Problem)))]
+        (status = 404, response = Problem),
+        (status = 409, response = Problem)))]
 pub async fn restore(
     state: web::Data<AppState>,
     credentials: Credentials,

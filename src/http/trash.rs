@@ -15,11 +15,15 @@ use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct TrashQuery {
     /// customer, contact, lead, task, activity or attachment.
+    #[param(pattern = "^(customer|contact|lead|task|activity|attachment)$")]
     entity: String,
     /// 1 to 200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 

@@ -329,12 +329,13 @@ async fn roles_and_ownership() {
         .await
         .unwrap();
     assert_eq!(body(res).await["body"], "Edited");
+    // Restored already: nothing to restore.
     assert_problem(
         app.request(Method::POST, &restore, Some(&support.token))
             .send()
             .await
             .unwrap(),
-        404,
+        409,
     )
     .await;
 }

@@ -156,12 +156,13 @@ async fn create_read_update_delete_restore_with_versions_and_audit() {
     assert_eq!(restored["title"], "CTO");
     assert!(restored.get("deleted_at").is_none());
     assert_eq!(app.get(&path, &rep.token).await.status(), StatusCode::OK);
-    // Restoring a live contact, or one that never existed, is 404.
-    assert_problem(
+    // Restoring a live contact is a 409 that says so; one that never existed is a 404.
+    let live = assert_problem(
         send(&app, Method::POST, &format!("{path}/restore"), &rep).await,
-        404,
+        409,
     )
     .await;
+    assert_eq!(live["detail"], "This contact is not in the trash.");
     for method in [Method::GET, Method::PATCH, Method::DELETE] {
         let res = app
             .request(method, "/api/v1/contacts/no-such-id", Some(&rep.token))

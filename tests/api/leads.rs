@@ -180,7 +180,7 @@ async fn create_read_update_delete_restore() {
         .send()
         .await
         .unwrap();
-    assert_problem(res, 404).await;
+    assert_problem(res, 409).await;
 
     assert_eq!(
         audit_actions(&app, &admin, id).await,

@@ -5,7 +5,7 @@ use rusqlite::{Connection, Row};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::domain::list::{ListParams, ListSpec, Page};
+use crate::domain::list::{Filter, ListParams, ListSpec, Page, Takes};
 use crate::error::AppResult;
 
 /// An entry as the audit API shows it.
@@ -37,15 +37,20 @@ fn entry_from_row(r: &Row<'_>) -> rusqlite::Result<AuditEntry> {
 
 pub const LIST: ListSpec = ListSpec {
     filters: &[
-        (
+        Filter::new(
             "entity_type",
             "customer, contact, lead, task, activity, user, api_token, stage",
+            Takes::Text,
         ),
-        ("entity_id", "one record's history (with entity_type)"),
-        ("actor_id", "what one user did"),
-        ("action", "e.g. lead.stage, customer.delete"),
-        ("from", "entries at or after this date or RFC 3339 time"),
-        ("to", "entries before this date or RFC 3339 time"),
+        Filter::new(
+            "entity_id",
+            "one record's history (with entity_type)",
+            Takes::Id,
+        ),
+        Filter::new("actor_id", "what one user did", Takes::Id),
+        Filter::new("action", "e.g. lead.stage, customer.delete", Takes::Text),
+        Filter::new("from", "entries at or after this", Takes::DayOrTime),
+        Filter::new("to", "entries before this", Takes::DayOrTime),
     ],
     sorts: &[("id", "id")],
     default_sort: "id",

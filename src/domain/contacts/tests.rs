@@ -49,10 +49,10 @@ fn plan(conn: &Connection, p: &ListParams) -> Vec<String> {
 fn every_filter_and_sort_is_served_by_an_index() {
     let conn = db();
     let mut filters: Vec<Option<(&str, &str)>> = vec![None];
-    filters.extend(LIST.filters.iter().map(|(name, _)| {
+    filters.extend(LIST.filters.iter().map(|filter| {
         Some((
-            *name,
-            match *name {
+            filter.name,
+            match filter.name {
                 "created_from" | "created_to" => "2026-01-01",
                 "email" => "Ada@Example.com",
                 _ => "x",

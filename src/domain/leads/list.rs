@@ -8,44 +8,68 @@ use super::{COLUMNS, Lead, from_row, write_json};
 use crate::auth::Actor;
 use crate::auth::permissions::{self, Field};
 use crate::domain::currency::Currency;
-use crate::domain::list::{ListParams, ListSpec, Page};
+use crate::domain::list::{Filter, ListParams, ListSpec, Page, Takes};
 use crate::domain::records::{self, Kind, META_COLUMNS};
 use crate::domain::search;
 use crate::domain::values;
 use crate::error::{AppError, AppResult, Violations};
 
+// The filters both lists take.
+const STAGE: Filter = Filter::new(
+    "stage",
+    "leads in this stage (a key from GET /api/v1/stages)",
+    Takes::Text,
+);
+const ASSIGNED_TO: Filter = Filter::new("assigned_to", "leads assigned to this user", Takes::Id);
+const CUSTOMER_ID: Filter = Filter::new("customer_id", "leads of this customer", Takes::Id);
+const CONTACT_ID: Filter = Filter::new("contact_id", "leads of this contact", Takes::Id);
+const SOURCE: Filter = Filter::new("source", "exact source, e.g. web", Takes::Text);
+const CURRENCY: Filter = Filter::new("currency", "ISO 4217 code, e.g. USD", Takes::Text);
+const CREATED_FROM: Filter =
+    Filter::new("created_from", "created at or after this", Takes::DayOrTime);
+const CREATED_TO: Filter = Filter::new("created_to", "created before this", Takes::DayOrTime);
+const CLOSED_FROM: Filter = Filter::new(
+    "closed_from",
+    "closed (won or lost) at or after this",
+    Takes::DayOrTime,
+);
+const CLOSED_TO: Filter = Filter::new("closed_to", "closed before this", Takes::DayOrTime);
+const EXPECTED_CLOSE_FROM: Filter = Filter::new(
+    "expected_close_from",
+    "expected to close on or after this day",
+    Takes::Day,
+);
+const EXPECTED_CLOSE_TO: Filter = Filter::new(
+    "expected_close_to",
+    "expected to close on or before this day",
+    Takes::Day,
+);
+
 /// The list as roles that see values use it.
 pub const LIST: ListSpec = ListSpec {
     filters: &[
-        (
-            "stage",
-            "leads in this stage (a key from GET /api/v1/stages)",
+        STAGE,
+        ASSIGNED_TO,
+        CUSTOMER_ID,
+        CONTACT_ID,
+        SOURCE,
+        CURRENCY,
+        Filter::new(
+            "value_min",
+            "value_cents at least this (not for support)",
+            Takes::Cents,
         ),
-        ("assigned_to", "leads assigned to this user"),
-        ("customer_id", "leads of this customer"),
-        ("contact_id", "leads of this contact"),
-        ("source", "exact source, e.g. web"),
-        ("currency", "ISO 4217 code"),
-        ("value_min", "value_cents at least this (not for support)"),
-        ("value_max", "value_cents at most this (not for support)"),
-        (
-            "created_from",
-            "created at or after this RFC 3339 time or date",
+        Filter::new(
+            "value_max",
+            "value_cents at most this (not for support)",
+            Takes::Cents,
         ),
-        ("created_to", "created before this RFC 3339 time or date"),
-        (
-            "closed_from",
-            "closed (won or lost) at or after this RFC 3339 time or date",
-        ),
-        ("closed_to", "closed before this RFC 3339 time or date"),
-        (
-            "expected_close_from",
-            "expected to close on or after this date (2026-12-31)",
-        ),
-        (
-            "expected_close_to",
-            "expected to close on or before this date (2026-12-31)",
-        ),
+        CREATED_FROM,
+        CREATED_TO,
+        CLOSED_FROM,
+        CLOSED_TO,
+        EXPECTED_CLOSE_FROM,
+        EXPECTED_CLOSE_TO,
     ],
     sorts: &[
         ("created_at", "created_at"),
@@ -64,18 +88,18 @@ pub const LIST: ListSpec = ListSpec {
 /// one is the usual 422 for an unknown parameter.
 pub const LIST_WITHOUT_VALUE: ListSpec = ListSpec {
     filters: &[
-        ("stage", ""),
-        ("assigned_to", ""),
-        ("customer_id", ""),
-        ("contact_id", ""),
-        ("source", ""),
-        ("currency", ""),
-        ("created_from", ""),
-        ("created_to", ""),
-        ("closed_from", ""),
-        ("closed_to", ""),
-        ("expected_close_from", ""),
-        ("expected_close_to", ""),
+        STAGE,
+        ASSIGNED_TO,
+        CUSTOMER_ID,
+        CONTACT_ID,
+        SOURCE,
+        CURRENCY,
+        CREATED_FROM,
+        CREATED_TO,
+        CLOSED_FROM,
+        CLOSED_TO,
+        EXPECTED_CLOSE_FROM,
+        EXPECTED_CLOSE_TO,
     ],
     sorts: &[
         ("created_at", "created_at"),
@@ -270,7 +294,7 @@ mod tests {
     /// index, never scanned whole.
     fn assert_every_shape_uses_an_index(conn: &Connection) {
         let filters: Vec<Option<&str>> = std::iter::once(None)
-            .chain(LIST.filters.iter().map(|(f, _)| Some(*f)))
+            .chain(LIST.filters.iter().map(|f| Some(f.name)))
             .collect();
         let mut checked = 0;
         for (sort, _) in LIST.sorts {
@@ -491,9 +515,9 @@ mod tests {
             assert!(ListParams::parse(&raw, &LIST_WITHOUT_VALUE).is_err());
         }
         // Apart from value, support may use everything.
-        for (filter, _) in LIST.filters {
+        for filter in LIST.filters.iter().map(|f| f.name) {
             assert_eq!(
-                LIST_WITHOUT_VALUE.filters.iter().any(|(f, _)| f == filter),
+                LIST_WITHOUT_VALUE.filters.iter().any(|f| f.name == filter),
                 !filter.starts_with("value_"),
                 "{filter}"
             );

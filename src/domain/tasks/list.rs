@@ -5,29 +5,35 @@ use rusqlite::Connection;
 use super::{COLUMNS, Priority, Status, Task, from_row};
 use crate::domain::choice::Choice;
 use crate::domain::clock::Timestamp;
-use crate::domain::list::{ListParams, ListSpec, Page};
+use crate::domain::list::{Filter, ListParams, ListSpec, Page, Takes};
 use crate::domain::records::{self, META_COLUMNS};
 use crate::error::{AppError, AppResult, Violations};
 
 pub const LIST: ListSpec = ListSpec {
     filters: &[
-        ("assigned_to", "tasks assigned to this user"),
-        ("created_by", "tasks created by this user"),
-        ("status", "pending, in_progress or completed"),
-        ("priority", "low, medium or high"),
-        ("lead_id", "tasks about this lead"),
-        ("customer_id", "tasks about this customer"),
-        ("contact_id", "tasks about this contact"),
-        ("due_from", "due at or after this date or RFC 3339 time"),
-        ("due_to", "due before this date or RFC 3339 time"),
-        (
-            "created_from",
-            "created at or after this date or RFC 3339 time",
+        Filter::new("assigned_to", "tasks assigned to this user", Takes::Id),
+        Filter::new("created_by", "tasks created by this user", Takes::Id),
+        Filter::new(
+            "status",
+            "tasks with this status",
+            Takes::OneOf(Status::names),
         ),
-        ("created_to", "created before this date or RFC 3339 time"),
-        (
+        Filter::new(
+            "priority",
+            "tasks of this priority",
+            Takes::OneOf(Priority::names),
+        ),
+        Filter::new("lead_id", "tasks about this lead", Takes::Id),
+        Filter::new("customer_id", "tasks about this customer", Takes::Id),
+        Filter::new("contact_id", "tasks about this contact", Takes::Id),
+        Filter::new("due_from", "due at or after this", Takes::DayOrTime),
+        Filter::new("due_to", "due before this", Takes::DayOrTime),
+        Filter::new("created_from", "created at or after this", Takes::DayOrTime),
+        Filter::new("created_to", "created before this", Takes::DayOrTime),
+        Filter::new(
             "overdue",
             "true: due before now and not completed; false: everything else",
+            Takes::Flag,
         ),
     ],
     sorts: &[
@@ -137,7 +143,7 @@ pub(crate) mod tests {
             _ => "some-id",
         };
         let mut shapes: Vec<Vec<(String, String)>> = vec![vec![], vec![("q".into(), "x".into())]];
-        for (filter, _) in LIST.filters {
+        for filter in LIST.filters.iter().map(|f| f.name) {
             shapes.push(vec![(filter.to_string(), value(filter).to_owned())]);
         }
         shapes.push(vec![("overdue".into(), "false".into())]);

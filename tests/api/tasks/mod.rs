@@ -502,9 +502,10 @@ async fn trashed_tasks_are_gone_until_restored() {
     let task = create_task(&app, &admin, json!({"title": "Ephemeral"})).await;
     let id = task["id"].as_str().unwrap();
     let path = format!("/api/v1/tasks/{id}");
+    // A live task is not in the trash.
     assert_problem(
         send(&app, Method::POST, &format!("{path}/restore"), &admin).await,
-        404,
+        409,
     )
     .await;
     assert_eq!(
