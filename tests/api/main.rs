@@ -15,6 +15,7 @@ mod convert;
 mod customers;
 mod duplicates;
 mod exports;
+mod fuzz;
 mod imports;
 mod leads;
 mod metrics;
