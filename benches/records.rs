@@ -43,16 +43,7 @@ fn main() {
             );
             std::process::exit(2)
         });
-    let conn = rapport::db::connection::open_existing(&db).expect("open the database");
-    // As in the server: a background thread checkpoints, and the writing connection only
-    // past its limit.
-    conn.pragma_update(
-        None,
-        "wal_autocheckpoint",
-        rapport::db::connection::WRITER_WAL_PAGES,
-    )
-    .expect("pragma");
-    rapport::db::spawn_checkpointer(db.clone()).expect("checkpointer");
+    let conn = common::open_as_the_writer(&db);
     let counts: (i64, i64, i64) = conn
         .query_row(
             "SELECT (SELECT count(*) FROM customers), (SELECT count(*) FROM leads), (SELECT count(*) FROM activities)",

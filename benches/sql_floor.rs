@@ -55,14 +55,7 @@ fn main() {
 }
 
 fn creates(db: &Path) {
-    let conn = rapport::db::connection::open_existing(db).expect("open the database");
-    conn.pragma_update(
-        None,
-        "wal_autocheckpoint",
-        rapport::db::connection::WRITER_WAL_PAGES,
-    )
-    .expect("pragma");
-    rapport::db::spawn_checkpointer(db.to_path_buf()).expect("checkpointer");
+    let conn = common::open_as_the_writer(db);
     let admin = common::actor(&conn);
     let usd = Currency::parse("value", "USD").expect("USD");
     let mut made = 0_usize;
