@@ -1,10 +1,12 @@
 //! A path and the methods it answers. Any other method gets a 405 whose `Allow` header lists
 //! the methods the path does answer, as RFC 9110 (§15.5.6) requires, so a client can learn
-//! them from the error alone.
+//! them from the error alone. A path that answers GET answers HEAD too (§9.3.2): uptime
+//! monitors often ask `HEAD /healthz`, and actix sends the GET answer's headers without its
+//! body.
 
 use actix_web::dev::{AppService, HttpServiceFactory};
 use actix_web::http::Method;
-use actix_web::{FromRequest, Handler, Responder, Route, web};
+use actix_web::{FromRequest, Handler, Responder, Route, guard, web};
 
 use crate::error::AppError;
 
@@ -32,17 +34,21 @@ macro_rules! method_routes {
                 Args: FromRequest + 'static,
                 F::Output: Responder + 'static,
             {
-                self.route(Method::$method, web::route().method(Method::$method).to(handler))
+                self.route(Method::$method, route_for(&Method::$method).to(handler))
             }
         )*
     };
 }
 
 impl Resource {
-    /// Answers `method` with `route`, which must be guarded by that method.
+    /// Answers `method` with `route`, which must be guarded by that method (see
+    /// [`route_for`]).
     pub fn route(mut self, method: Method, route: Route) -> Self {
-        if !self.allow.contains(&method) {
-            self.allow.push(method);
+        let head = (method == Method::GET).then_some(Method::HEAD);
+        for method in std::iter::once(method).chain(head) {
+            if !self.allow.contains(&method) {
+                self.allow.push(method);
+            }
         }
         self.inner = self.inner.route(route);
         self
@@ -55,6 +61,15 @@ impl Resource {
         let methods: Vec<&str> = self.allow.iter().map(Method::as_str).collect();
         methods.join(", ")
     }
+}
+
+/// A route answering `method`, and HEAD as well for GET.
+pub fn route_for(method: &Method) -> Route {
+    let mut answers = guard::Any(guard::Method(method.clone()));
+    if *method == Method::GET {
+        answers = answers.or(guard::Head());
+    }
+    web::route().guard(answers)
 }
 
 impl HttpServiceFactory for Resource {
@@ -82,8 +97,8 @@ mod tests {
         let res = resource("/x")
             .get(ok)
             .post(ok)
-            .route(Method::GET, web::get().to(ok));
-        assert_eq!(res.allow_header(), "GET, POST");
+            .route(Method::GET, route_for(&Method::GET).to(ok));
+        assert_eq!(res.allow_header(), "GET, HEAD, POST");
         assert_eq!(resource("/y").allow_header(), "");
     }
 }

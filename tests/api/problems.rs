@@ -153,19 +153,31 @@ async fn malformed_requests_get_problem_json() {
     // A 405 names the methods the resource does answer (RFC 9110 §15.5.6), in the API and
     // on the web app's pages alike.
     for (method, path, allow) in [
-        (Method::DELETE, "/api/v1/users", "GET, POST"),
+        (Method::DELETE, "/api/v1/users", "GET, HEAD, POST"),
         (Method::GET, "/api/v1/auth/login", "POST"),
         (
             Method::PUT,
             "/api/v1/leads/0190a000-0000-7000-8000-000000000000",
-            "GET, PATCH, DELETE",
+            "GET, HEAD, PATCH, DELETE",
         ),
         (Method::GET, "/api/v1/leads/x/purge", "POST"),
-        (Method::DELETE, "/login", "GET, POST"),
+        (Method::DELETE, "/login", "GET, HEAD, POST"),
     ] {
         let res = app.request(method, path, t).send().await.unwrap();
         assert_eq!(res.headers()["allow"], allow, "{path}");
         assert_problem(res, 405).await;
+    }
+    // HEAD is GET's answer without the body: what uptime monitors ask of /healthz.
+    for path in ["/healthz", "/api/v1/leads?limit=1"] {
+        let get = app.request(Method::GET, path, t).send().await.unwrap();
+        let head = app.request(Method::HEAD, path, t).send().await.unwrap();
+        assert_eq!(head.status(), StatusCode::OK, "{path}");
+        assert_eq!(
+            head.headers()["content-type"],
+            get.headers()["content-type"],
+            "{path}"
+        );
+        assert!(head.bytes().await.unwrap().is_empty(), "{path}");
     }
 }
 
