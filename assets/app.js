@@ -237,4 +237,21 @@
     });
     sync();
   }
+
+  // A double click sends a form once: a second submit of the same POST form within two
+  // seconds is dropped, so a new lead or task is not created twice. Registered last, it
+  // leaves alone a submit that a handler above cancelled (a declined confirmation, an upload
+  // sent by script). A form that downloads a file stays on the page; after two seconds it can
+  // be sent again.
+  const RESUBMIT_AFTER_MS = 2000;
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (!(form instanceof HTMLFormElement) || form.method !== "post" || event.defaultPrevented) return;
+    const last = Number(form.dataset.sentAt || 0);
+    if (Date.now() - last < RESUBMIT_AFTER_MS) {
+      event.preventDefault();
+      return;
+    }
+    form.dataset.sentAt = String(Date.now());
+  });
 })();

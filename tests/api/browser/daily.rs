@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::{Browser, click, fill, sign_in, submit, wait_text};
+use super::{Browser, click, fill, js, sign_in, submit, wait_text};
 use crate::helpers::{PASSWORD, spawn_app};
 
 #[actix_web::test]
@@ -39,6 +39,22 @@ async fn a_contact_and_a_task_are_added_and_the_task_completed_from_my_tasks() {
     // A task; without an assignee it is the author's, so it waits on My tasks.
     c.goto(&app.url("/tasks/new")).await.unwrap();
     wait_text(c, "main h1", |t| t == "New task").await;
+    // A double click sends the form once: a second submit within two seconds is dropped.
+    // (Synthetic events run the page's handlers without sending the form.)
+    let sent = js(
+        c,
+        "const form = document.querySelector('main form[method=post]');
+         const send = () => {
+           const event = new SubmitEvent('submit', { bubbles: true, cancelable: true });
+           form.dispatchEvent(event);
+           return !event.defaultPrevented;
+         };
+         const sent = [send(), send()];
+         delete form.dataset.sentAt;
+         return sent;",
+    )
+    .await;
+    assert_eq!(sent, json!([true, false]));
     fill(c, "#f-title", "Send Peter the TPS report").await;
     submit(c).await;
     wait_text(c, ".flash", |t| !t.is_empty()).await;
