@@ -35,7 +35,7 @@ use actix_web::http::Method;
 use actix_web::{FromRequest, Handler, HttpResponse, Responder, Route, web};
 
 use crate::error::{AppError, AppResult};
-pub use resource::{Resource, resource, route_for};
+pub use resource::{Resource, resource};
 
 /// One row of the route table.
 pub struct Endpoint {
@@ -52,7 +52,7 @@ where
     F::Output: Responder + 'static,
 {
     Endpoint {
-        route: route_for(&method).to(handler),
+        route: web::route().to(handler),
         method,
         path,
     }

@@ -24,52 +24,50 @@ pub fn resource(path: &str) -> Resource {
     }
 }
 
-macro_rules! method_routes {
-    ($($name:ident => $method:ident),* $(,)?) => {
-        $(
-            #[doc = concat!("Answers ", stringify!($method), " with `handler`.")]
-            pub fn $name<F, Args>(self, handler: F) -> Self
-            where
-                F: Handler<Args>,
-                Args: FromRequest + 'static,
-                F::Output: Responder + 'static,
-            {
-                self.route(Method::$method, route_for(&Method::$method).to(handler))
-            }
-        )*
-    };
-}
-
 impl Resource {
-    /// Answers `method` with `route`, which must be guarded by that method (see
-    /// [`route_for`]).
+    /// Answers `method` with `route`, and HEAD as well when `method` is GET. The route comes
+    /// unguarded (`web::route().to(handler)`): the method guard is set here, beside the
+    /// `Allow` list it must agree with.
     pub fn route(mut self, method: Method, route: Route) -> Self {
         let head = (method == Method::GET).then_some(Method::HEAD);
+        let mut answers = guard::Any(guard::Method(method.clone()));
+        if head.is_some() {
+            answers = answers.or(guard::Head());
+        }
         for method in std::iter::once(method).chain(head) {
             if !self.allow.contains(&method) {
                 self.allow.push(method);
             }
         }
-        self.inner = self.inner.route(route);
+        self.inner = self.inner.route(route.guard(answers));
         self
     }
 
-    method_routes!(get => GET, post => POST, put => PUT, patch => PATCH, delete => DELETE);
+    /// Answers GET (and so HEAD) with `handler`.
+    pub fn get<F, Args>(self, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.route(Method::GET, web::route().to(handler))
+    }
+
+    /// Answers POST with `handler`.
+    pub fn post<F, Args>(self, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.route(Method::POST, web::route().to(handler))
+    }
 
     /// The `Allow` header's value: the methods in the order they were added.
     fn allow_header(&self) -> String {
         let methods: Vec<&str> = self.allow.iter().map(Method::as_str).collect();
         methods.join(", ")
     }
-}
-
-/// A route answering `method`, and HEAD as well for GET.
-pub fn route_for(method: &Method) -> Route {
-    let mut answers = guard::Any(guard::Method(method.clone()));
-    if *method == Method::GET {
-        answers = answers.or(guard::Head());
-    }
-    web::route().guard(answers)
 }
 
 impl HttpServiceFactory for Resource {
@@ -97,7 +95,7 @@ mod tests {
         let res = resource("/x")
             .get(ok)
             .post(ok)
-            .route(Method::GET, route_for(&Method::GET).to(ok));
+            .route(Method::GET, web::route().to(ok));
         assert_eq!(res.allow_header(), "GET, HEAD, POST");
         assert_eq!(resource("/y").allow_header(), "");
     }

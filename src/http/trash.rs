@@ -110,7 +110,7 @@ pub fn purgeable(name: &str) -> Option<&'static str> {
 /// The purge route of one collection (`POST /api/v1/<entity>/{id}/purge`), for its scope:
 /// see `http::routes`.
 pub fn purge_route(entity: &'static str) -> actix_web::Route {
-    web::post().to(
+    web::route().to(
         move |state: web::Data<AppState>, credentials: Credentials, id: web::Path<String>| async move {
             purge_in(&state, &credentials, entity, id.into_inner()).await
         },
