@@ -299,6 +299,11 @@ pub fn empty_state(filtered: bool, clear_href: &str, title: &str, first_step: Ma
     }
 }
 
+/// `1 lead`, `2 leads`: a count with its noun in the right number.
+pub fn counted(n: i64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// A date for tables: the day a stored time falls on in the team's timezone (a task due
 /// "on the 5th" in Auckland is stored as 23:00 UTC on the 4th).
 pub fn day(at: &str, zone: &Zone) -> Markup {

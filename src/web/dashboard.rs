@@ -7,6 +7,7 @@ use crate::domain::reports::{Amount, DEFAULT_DAYS, Dashboard, MonthFigure, RepFi
 use crate::error::FieldError;
 use crate::web::assets;
 use crate::web::charts::{self, Bar, Group};
+use crate::web::components::counted;
 
 /// What the page needs besides the figures.
 pub struct PageContext {
@@ -117,7 +118,7 @@ fn stage_bars(d: &Dashboard) -> Vec<Bar> {
         .iter()
         .map(|s| {
             let money: Vec<String> = s.amounts.iter().flatten().map(money).collect();
-            let mut shown = format!("{} lead{}", s.leads, if s.leads == 1 { "" } else { "s" });
+            let mut shown = counted(s.leads, "lead", "leads");
             if !money.is_empty() {
                 shown = format!("{shown} · {}", money.join(" + "));
             }

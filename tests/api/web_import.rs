@@ -278,6 +278,48 @@ async fn a_csv_is_mapped_previewed_imported_and_its_problems_downloaded() {
 }
 
 #[actix_web::test]
+async fn the_import_page_counts_rows_and_customers_in_the_right_number() {
+    let app = spawn_app().await;
+    let admin = app.bootstrap_admin().await;
+    let (b, csrf) = signed_in(&app, &admin).await;
+    for (file, expected, rows) in [
+        (
+            "First Name,Company\nIlse,Vandermolen Bakeries\n",
+            "create 1 customer to link",
+            "Import 1 row<",
+        ),
+        (
+            "First Name,Company\nIlse,Vandermolen Bakeries\nJan,Ostra Mills\n",
+            "create 2 customers to link",
+            "Import 2 rows<",
+        ),
+    ] {
+        let res = upload(
+            &b,
+            &app.url("/import"),
+            Some(&csrf),
+            &[("entity", "contacts")],
+            file.as_bytes(),
+        )
+        .await;
+        let location = res.headers()["location"].to_str().unwrap().to_owned();
+        let id = location.strip_prefix("/import/").unwrap().to_owned();
+        settled(&app, &admin, &id).await;
+        let mapping = [
+            ("csrf_token", csrf.as_str()),
+            ("col-0", "first_name"),
+            ("col-1", "company_name"),
+            ("on_duplicate", "skip"),
+        ];
+        post_form(&b, &app.url(&format!("{location}/preview")), &mapping).await;
+        settled(&app, &admin, &id).await;
+        let page = page_text(&b, &app.url(&location)).await;
+        assert!(page.contains(expected), "{page}");
+        assert!(page.contains(rows), "{page}");
+    }
+}
+
+#[actix_web::test]
 async fn only_importers_see_the_import_page() {
     let app = spawn_app().await;
     let admin = app.bootstrap_admin().await;

@@ -10,7 +10,7 @@ use crate::domain::imports::mapping::{self, Field};
 use crate::domain::imports::review::{self, Columns};
 use crate::domain::records::Kind;
 use crate::error::FieldError;
-use crate::web::components::{Select, csrf_field, error_for, form_errors};
+use crate::web::components::{Select, counted, csrf_field, error_for, form_errors};
 use crate::web::session::Viewer;
 
 /// What can be imported, as the upload form offers it.
@@ -213,7 +213,7 @@ pub fn review(
 fn import_button(status: &ImportStatus) -> Markup {
     html! {
         button.primary type="submit" form="importmap" formaction=(format!("/import/{}/start", status.id)) {
-            "Import " (status.total) " rows"
+            "Import " (counted(status.total, "row", "rows"))
         }
     }
 }
@@ -240,7 +240,11 @@ fn counts(status: &ImportStatus, would: bool) -> Markup {
             div.bad[status.failed > 0] { dt { "Rows with problems" } dd { (status.failed) } }
         }
         @if status.linked_customers > 0 {
-            p.muted { "and " (verb("created ", "create ")) (status.linked_customers) " customers to link contacts to their company." }
+            p.muted {
+                "and " (verb("created ", "create "))
+                (counted(status.linked_customers, "customer", "customers"))
+                " to link contacts to their company."
+            }
         }
     }
 }
